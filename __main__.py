@@ -1,0 +1,70 @@
+"""cachemesh: Apache Ignite 2 / GridGain 8 clusters on Kubernetes, meshed and mTLS'd by Linkerd.
+
+Thin on purpose: read the validated settings, build the components, export the outputs.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.cache_namespace import CacheNamespace, CacheNamespaceArgs
+from components.meshed_cache import MeshedCache, MeshedCacheArgs
+from settings import SettingsError, load_settings
+from settings.outputs import cache_output_keys
+
+try:
+    settings = load_settings()
+except SettingsError as error:
+    # A clean message naming each key, no traceback, and nothing registered.
+    raise pulumi.RunError(str(error)) from None
+
+meshed = settings.linkerd.enabled
+if not meshed:
+    pulumi.log.warn(
+        "cachemesh:linkerd.enabled is false: the caches are deployed WITHOUT Linkerd, so traffic "
+        "between cache nodes is plain TCP, unencrypted and unauthenticated."
+    )
+
+license_xml = (
+    pulumi.Output.secret(settings.gridgain_license.get_secret_value())
+    if settings.gridgain_license is not None
+    else None
+)
+namespaces: dict[str, CacheNamespace] = {}
+for namespace in settings.namespaces:
+    licenses = {c.product_spec.license for c in settings.caches if c.namespace == namespace}
+    license_spec = next((spec for spec in licenses if spec is not None), None)
+    namespaces[namespace] = CacheNamespace(
+        namespace,
+        CacheNamespaceArgs(
+            name=namespace,
+            meshed=meshed,
+            license=license_spec,
+            license_xml=license_xml if license_spec is not None else None,
+        ),
+    )
+
+caches: dict[str, MeshedCache] = {}
+for key, cache in zip(cache_output_keys(settings.caches), settings.caches, strict=True):
+    caches[key] = MeshedCache(
+        f"{cache.namespace}/{cache.name}",
+        MeshedCacheArgs(cache=cache, meshed=meshed, trust_domain=settings.linkerd.trust_domain),
+        opts=pulumi.ResourceOptions(depends_on=[namespaces[cache.namespace]]),
+    )
+
+pulumi.export(
+    "caches",
+    {
+        key: {
+            "namespace": component.namespace,
+            "product": cache.product.value,
+            "replicas": cache.replicas,
+            "statefulset": component.statefulset_name,
+            "serviceDnsName": component.service_dns_name,
+            "serviceAccount": component.service_account_name,
+            "identity": component.identity,
+            "meshed": meshed,
+        }
+        for (key, component), cache in zip(caches.items(), settings.caches, strict=True)
+    },
+)

@@ -1,0 +1,1 @@
+"""cachemesh's Pulumi components, one per module."""

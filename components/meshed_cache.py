@@ -1,0 +1,184 @@
+"""MeshedCache: one Ignite 2 / GridGain 8 cluster whose node-to-node traffic runs through Linkerd.
+
+For a cache N in namespace S it registers the guide's objects — ConfigMap `N-config`, headless
+Service `N-headless`, StatefulSet `N` — plus a ServiceAccount `N`, so the pods' mesh identity is
+the cache's own (`N.S.serviceaccount.identity.linkerd.<trust domain>`), not the namespace's
+shared `default`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.ignite_xml import render_ignite_config
+from components.kube import (
+    CONFIG_CHECKSUM,
+    LINKERD_OPAQUE_PORTS,
+    common_labels,
+    linkerd_identity,
+    mesh_annotations,
+    selector_labels,
+)
+from settings.caches import CacheSettings
+
+CONFIG_KEY = "ignite-config.xml"
+CONFIG_MOUNT = "/ignite/config"
+WORK_VOLUME = "ignite-work"
+WORK_MOUNT = "/ignite/work"
+CONFIG_VOLUME = "ignite-config"
+CONTAINER_NAME = "ignite-node"
+# The guide's node environment: REST for probes and tools, IPv4 for the JVM's socket binding.
+NODE_ENV: tuple[tuple[str, str], ...] = (
+    ("IGNITE_QUIET", "false"),
+    ("OPTION_LIBS", "ignite-rest-http"),
+    ("CONFIG_URI", f"file://{CONFIG_MOUNT}/{CONFIG_KEY}"),
+    ("JVM_OPTS", "-Djava.net.preferIPv4Stack=true"),
+)
+TERMINATION_GRACE_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class MeshedCacheArgs:
+    cache: CacheSettings
+    meshed: bool
+    trust_domain: str
+
+
+class MeshedCache(pulumi.ComponentResource):
+    namespace: pulumi.Output[str]
+    statefulset_name: pulumi.Output[str]
+    service_dns_name: pulumi.Output[str]
+    service_account_name: pulumi.Output[str]
+    identity: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: MeshedCacheArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("cachemesh:index:MeshedCache", name, None, opts)
+        cache = args.cache
+        product = cache.product_spec
+        # What the component waits for (its namespace and licence, the mesh control plane) every
+        # child waits for too: no cache pod may start before the proxy injector exists.
+        child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
+        ns = cache.namespace
+        labels = common_labels(cache.name, product.key)
+        headless_name = f"{cache.name}-headless"
+        service_dns = f"{headless_name}.{ns}.svc.cluster.local"
+        mesh = mesh_annotations(product.opaque_ports_annotation) if args.meshed else {}
+
+        def meta(k8s_name: str, annotations: dict[str, str] | None = None) -> dict:
+            return {"name": k8s_name, "namespace": ns, "labels": labels, "annotations": annotations}
+
+        config_xml = render_ignite_config(
+            caches=cache.cache_configurations,
+            discovery_address=service_dns,
+            plugin_beans=product.plugin_beans,
+        )
+        config_map = k8s.core.v1.ConfigMap(
+            f"{ns}/{cache.name}-config",
+            metadata=meta(f"{cache.name}-config"),
+            data={CONFIG_KEY: config_xml},
+            opts=child,
+        )
+        service_account = k8s.core.v1.ServiceAccount(
+            f"{ns}/{cache.name}", metadata=meta(cache.name), opts=child
+        )
+        service = k8s.core.v1.Service(
+            f"{ns}/{headless_name}",
+            # Clients resolving through the Service get opaque treatment too (Linkerd docs).
+            metadata=meta(
+                headless_name,
+                {LINKERD_OPAQUE_PORTS: product.opaque_ports_annotation} if args.meshed else None,
+            ),
+            spec={
+                "clusterIP": "None",
+                # Nodes must find each other before they are Ready, or the first pod forms the
+                # cluster alone (the IP finder reads the Service's endpoints).
+                "publishNotReadyAddresses": True,
+                "ports": [
+                    {"port": p.number, "name": p.service_port_name}
+                    for p in product.ports
+                    if p.service_port_name is not None
+                ],
+                "selector": selector_labels(cache.name),
+            },
+            opts=child,
+        )
+
+        # Names are explicit, so the pod template is plain data: it can be fingerprinted, and
+        # ordering comes from depends_on rather than from output references.
+        volumes: list[dict] = [
+            {"name": CONFIG_VOLUME, "configMap": {"name": f"{cache.name}-config"}}
+        ]
+        mounts: list[dict] = [{"mountPath": CONFIG_MOUNT, "name": CONFIG_VOLUME}]
+        if product.license is not None:
+            volumes.append(
+                {
+                    "name": product.license.volume_name,
+                    "secret": {"secretName": product.license.secret_name},
+                }
+            )
+            mounts.append(
+                {"mountPath": product.license.mount_path, "name": product.license.volume_name}
+            )
+        volumes.append({"name": WORK_VOLUME, "emptyDir": {}})
+        mounts.append({"mountPath": WORK_MOUNT, "name": WORK_VOLUME})
+
+        checksum = hashlib.sha256(config_xml.encode()).hexdigest()
+        pod_template = {
+            "metadata": {"labels": labels, "annotations": {**mesh, CONFIG_CHECKSUM: checksum}},
+            "spec": {
+                "serviceAccountName": cache.name,
+                "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
+                "volumes": volumes,
+                "containers": [
+                    {
+                        "name": CONTAINER_NAME,
+                        "image": cache.effective_image,
+                        "resources": cache.resources.as_dict(),
+                        "env": [{"name": k, "value": v} for k, v in NODE_ENV],
+                        "ports": [{"containerPort": p.number} for p in product.ports],
+                        "volumeMounts": mounts,
+                    }
+                ],
+            },
+        }
+        statefulset = k8s.apps.v1.StatefulSet(
+            f"{ns}/{cache.name}",
+            metadata=meta(cache.name),
+            spec={
+                "replicas": cache.replicas,
+                "serviceName": headless_name,
+                "selector": {"matchLabels": selector_labels(cache.name)},
+                "template": pod_template,
+            },
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[config_map, service_account, service])
+            ),
+        )
+
+        self.namespace = statefulset.metadata.namespace
+        self.statefulset_name = statefulset.metadata.name
+        self.service_dns_name = pulumi.Output.from_input(service_dns)
+        self.service_account_name = service_account.metadata.name
+        self.identity = service_account.metadata.name.apply(
+            lambda sa: linkerd_identity(sa, ns, args.trust_domain)
+        )
+        # Changes here restart the pods, so whatever was verified about them must be re-checked.
+        self.pod_template_fingerprint: str = hashlib.sha256(
+            json.dumps(pod_template, sort_keys=True).encode()
+        ).hexdigest()
+        self.register_outputs(
+            {
+                "namespace": self.namespace,
+                "statefulsetName": self.statefulset_name,
+                "serviceDnsName": self.service_dns_name,
+                "serviceAccountName": self.service_account_name,
+                "identity": self.identity,
+            }
+        )

@@ -1,0 +1,192 @@
+"""Reads `cachemesh:*` stack config into the validated Settings tree, before anything is deployed.
+
+Every problem is reported at once, each with its full config key, what is wrong and how to fix it.
+Secret values (the licence) are never echoed.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from settings.base import CONFIG_NAMESPACE
+from settings.model import Settings
+
+# Keys that hold a secret: their values must never appear in messages and must be set with --secret.
+SECRET_KEYS = frozenset({"gridgainLicense"})
+
+
+class SettingsError(Exception):
+    """Invalid stack configuration; the message lists every problem with its key and fix."""
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(
+            "the cachemesh stack configuration is invalid; nothing was deployed:\n"
+            + "\n".join(f"  - {p}" for p in self.problems)
+        )
+
+
+def config_key(loc: Iterable[str | int]) -> str:
+    """('caches', 1, 'replicas') -> 'caches[1].replicas', as `pulumi config set --path` takes."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def full_key(loc: Iterable[str | int]) -> str:
+    return f"{CONFIG_NAMESPACE}:{config_key(loc)}"
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Optional/Union, tuple[...] and Annotated down to the model class, if any."""
+    for arg in typing.get_args(annotation) or ():
+        if arg is type(None) or arg is Ellipsis:
+            continue
+        found = _unwrap(arg)
+        if isinstance(found, type) and issubclass(found, BaseModel):
+            return found
+    return annotation
+
+
+def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    model: Any = Settings
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = next(
+            (f for n, f in model.model_fields.items() if part in (n, f.alias)),
+            None,
+        )
+        if field is None:
+            return None
+        model = _unwrap(field.annotation)
+        if isinstance(model, types.GenericAlias):
+            model = _unwrap(model)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    loc = tuple(error["loc"])
+    path = config_key(loc)
+    key = full_key(loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        known = sorted(f.alias or n for n, f in parent.model_fields.items()) if parent else []
+        return (
+            f"{key}: unknown key. Known keys here: {', '.join(known)}. "
+            f"Fix the spelling or remove it with: pulumi config rm --path '{path}'"
+        )
+    message = error["msg"].removeprefix("Value error, ")
+    if loc and loc[-1] in SECRET_KEYS:
+        fix = f"pulumi config set --secret {path} < gridgain-license.xml"
+        return f"{key}: {message}. Set it with: {fix}"
+    return f"{key}: {message}. Fix with: pulumi config set --path '{path}' <value>"
+
+
+def _cross_checks(settings: Settings, secret_keys: set[str]) -> list[str]:
+    """Rules that span several keys; pydantic has already checked each key on its own."""
+    problems: list[str] = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, cache in enumerate(settings.caches):
+        where = (cache.namespace, cache.name)
+        if where in seen:
+            problems.append(
+                f"{full_key(('caches', i, 'name'))}: cache {cache.name!r} is already defined in "
+                f"namespace {cache.namespace!r} by caches[{seen[where]}]. Give it another name "
+                f"or namespace: pulumi config set --path 'caches[{i}].name' <new-name>"
+            )
+        else:
+            seen[where] = i
+
+    licensed = [(i, c) for i, c in enumerate(settings.caches) if c.product_spec.license is not None]
+    license_key = full_key(("gridgainLicense",))
+    if licensed and settings.gridgain_license is None:
+        first, cache = licensed[0]
+        problems.append(
+            f"{license_key}: required because {full_key(('caches', first, 'product'))} is "
+            f"{cache.product.value!r}. Set it from your licence file with: "
+            "pulumi config set --secret gridgainLicense < gridgain-license.xml"
+        )
+    if settings.gridgain_license is not None:
+        if license_key not in secret_keys:
+            problems.append(
+                f"{license_key}: is stored in plain text in the stack file. Store it encrypted "
+                "with: pulumi config set --secret gridgainLicense < gridgain-license.xml"
+            )
+        try:
+            ET.fromstring(settings.gridgain_license.get_secret_value())
+        except ET.ParseError as exc:
+            # ParseError carries only a position, never the document's text.
+            problems.append(
+                f"{license_key}: is not well-formed XML ({exc}). Set it from the licence file "
+                "GridGain sent you: pulumi config set --secret gridgainLicense "
+                "< gridgain-license.xml"
+            )
+    return problems
+
+
+def _parse_value(key: str, raw: Any) -> Any:
+    """Stack config arrives as strings; structured keys (objects, lists) are JSON-encoded."""
+    if key in SECRET_KEYS or not isinstance(raw, str):
+        return raw
+    stripped = raw.strip()
+    if stripped[:1] in ("{", "[") or stripped in ("true", "false") or stripped.isdigit():
+        try:
+            return json.loads(stripped)
+        except json.JSONDecodeError:
+            return raw
+    return raw
+
+
+def validate_settings(raw: Mapping[str, Any], secret_keys: Iterable[str] = ()) -> Settings:
+    """Validate raw stack config (keys without the `cachemesh:` prefix) into Settings."""
+    secrets = set(secret_keys)
+    values = {k: _parse_value(k, v) for k, v in raw.items()}
+    try:
+        settings = Settings.model_validate(values, by_alias=True)
+    except ValidationError as exc:
+        errors = exc.errors()
+        # A list whose items failed also reports "too short"; the item errors are the real news.
+        errors = [
+            e
+            for e in errors
+            if not (
+                e["type"] == "too_short"
+                and any(
+                    o is not e and tuple(o["loc"][: len(e["loc"])]) == tuple(e["loc"])
+                    for o in errors
+                )
+            )
+        ]
+        raise SettingsError(_describe(e) for e in errors) from None
+    problems = _cross_checks(settings, secrets)
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+def load_settings() -> Settings:
+    """Read every `cachemesh:*` key of the current stack and validate it."""
+    from pulumi.runtime import config as runtime_config
+
+    prefix = f"{CONFIG_NAMESPACE}:"
+    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    raw = {
+        k.removeprefix(prefix): runtime_config.get_config(k)
+        for k in sorted(keys)
+        if k.startswith(prefix)
+    }
+    secret_keys = {k for k in keys if runtime_config.is_config_secret(k)}
+    secret_keys |= set(runtime_config.get_config_secret_keys_env())
+    return validate_settings(raw, secret_keys)

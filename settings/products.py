@@ -1,0 +1,120 @@
+"""The cache products cachemesh deploys, as data.
+
+Everything that differs between Apache Ignite 2 and GridGain 8 lives here — image, ports, extra
+Spring beans, licence — so the rest of the program never branches on the product's name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+@dataclass(frozen=True)
+class CachePort:
+    """A port a cache node listens on."""
+
+    number: int
+    # Linkerd's HTTP detection stalls on server-first (or preamble-less binary) protocols; these
+    # ports must be opaque so the proxy skips detection and still applies mTLS.
+    server_first: bool
+    # Name on the headless Service; None keeps the port off the Service (the guide's choice).
+    service_port_name: str | None
+    purpose: str
+
+
+@dataclass(frozen=True)
+class SpringBean:
+    """A `<bean class=...>` with `<property name=... value=...>` children."""
+
+    class_name: str
+    properties: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class LicenseSpec:
+    """Where a product's licence file comes from and where the node reads it."""
+
+    secret_name: str
+    secret_key: str
+    volume_name: str
+    mount_path: str
+
+    @property
+    def file_path(self) -> str:
+        return f"{self.mount_path}/{self.secret_key}"
+
+
+@dataclass(frozen=True)
+class Product:
+    key: str
+    display_name: str
+    default_image: str
+    # Recognises the product's images in other programs (used by the policy pack and docs).
+    image_repositories: tuple[str, ...]
+    ports: tuple[CachePort, ...]
+    plugin_beans: tuple[SpringBean, ...] = ()
+    license: LicenseSpec | None = None
+
+    @property
+    def server_first_ports(self) -> tuple[int, ...]:
+        return tuple(p.number for p in self.ports if p.server_first)
+
+    @property
+    def opaque_ports_annotation(self) -> str:
+        """The value of `config.linkerd.io/opaque-ports`, e.g. "10800,47100,47500"."""
+        return ",".join(str(n) for n in sorted(self.server_first_ports))
+
+
+class ProductKey(StrEnum):
+    IGNITE2 = "ignite2"
+    GRIDGAIN8 = "gridgain8"
+
+
+# Port order follows the guide's container spec.
+CACHE_PORTS: tuple[CachePort, ...] = (
+    CachePort(10800, True, "tcp-thinclient", "thin client / JDBC / ODBC"),
+    CachePort(11211, False, None, "binary REST / control.sh (Linkerd handles it natively)"),
+    CachePort(47100, True, "tcp-communication", "communication SPI (server speaks first)"),
+    CachePort(47500, True, "tcp-discovery", "discovery SPI (binary preamble)"),
+    CachePort(8080, False, None, "HTTP REST (ignite-rest-http); Linkerd detects HTTP"),
+)
+
+GRIDGAIN_LICENSE = LicenseSpec(
+    secret_name="gridgain-license",
+    secret_key="gridgain-license.xml",
+    volume_name="ignite-license",
+    mount_path="/ignite/license",
+)
+
+PRODUCTS: dict[ProductKey, Product] = {
+    ProductKey.IGNITE2: Product(
+        key=ProductKey.IGNITE2,
+        display_name="Apache Ignite 2",
+        default_image="apacheignite/ignite:2.16.0",
+        image_repositories=("apacheignite/ignite",),
+        ports=CACHE_PORTS,
+    ),
+    ProductKey.GRIDGAIN8: Product(
+        key=ProductKey.GRIDGAIN8,
+        display_name="GridGain 8 Enterprise",
+        default_image="gridgain/enterprise:8.9.33-openjdk17-slim",
+        image_repositories=("gridgain/enterprise", "gridgain/ultimate", "gridgain/community"),
+        ports=CACHE_PORTS,
+        plugin_beans=(
+            SpringBean(
+                "org.gridgain.grid.configuration.GridGainConfiguration",
+                (
+                    ("rollingUpdatesEnabled", "true"),
+                    ("licenseUrl", GRIDGAIN_LICENSE.file_path),
+                ),
+            ),
+        ),
+        license=GRIDGAIN_LICENSE,
+    ),
+}
+
+# Every port any product treats as server-first: the default for the policy pack and the check.
+ALL_SERVER_FIRST_PORTS: tuple[int, ...] = tuple(
+    sorted({n for product in PRODUCTS.values() for n in product.server_first_ports})
+)

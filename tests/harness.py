@@ -1,0 +1,292 @@
+"""Runs the real cachemesh program (`__main__.py`) under Pulumi's mock engine and records what it
+registers: every resource with its inputs, parent, dependencies and options, which of its input
+values are secret, the stack outputs, and the engine log.
+
+    run = run_program({"caches": [...]}, secrets={"gridgainLicense": "<xml/>"})
+    sts = run.one("kubernetes:apps/v1:StatefulSet", "ignite/ignite")
+
+The program runs inside `@pulumi.runtime.test`, which waits for every registration and output
+before returning, so tests assert on the complete record.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import runpy
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MAIN = PROJECT_ROOT / "__main__.py"
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+# Extra outputs a fake provider returns for a resource type, beyond echoing its inputs. Tests (and
+# later components) register fakers here, e.g. real PEMs for pulumi-tls resources.
+OutputFaker = Callable[[pulumi_mocks.MockResourceArgs], Mapping[str, Any]]
+OUTPUT_FAKERS: dict[str, OutputFaker] = {}
+# Fake results of provider functions (invokes), keyed by token.
+CALL_FAKERS: dict[str, Callable[[pulumi_mocks.MockCallArgs], Mapping[str, Any]]] = {}
+
+
+def _secret_paths(value: Any, path: str = "") -> Iterator[str]:
+    """Paths (a.b[0].c) of values marked secret in a serialized property struct."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            yield path
+            return
+        for k, v in value.items():
+            yield from _secret_paths(v, f"{path}.{k}" if path else k)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _secret_paths(v, f"{path}[{i}]")
+
+
+def _strip_secrets(value: Any) -> Any:
+    """A serialized property with secret wrappers replaced by their plain values."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return _strip_secrets(value.get("value"))
+        return {k: _strip_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip_secrets(v) for v in value]
+    return value
+
+
+def _is_stack(urn: str) -> bool:
+    return urn.split("::")[2] == STACK_TYPE
+
+
+def _struct_to_dict(struct: Any) -> dict[str, Any]:
+    return json_format.MessageToDict(struct) if struct is not None else {}
+
+
+def normalize_numbers(value: Any) -> Any:
+    """Numbers cross the engine as doubles; give whole ones back as ints (2.0 -> 2)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: normalize_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalize_numbers(v) for v in value]
+    return value
+
+
+@dataclass
+class Registered:
+    type: str
+    name: str
+    urn: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    secret_inputs: set[str]
+    options: dict[str, Any]
+
+    @property
+    def kubernetes_object(self) -> dict[str, Any]:
+        """The object as Kubernetes would receive it (apiVersion, kind, metadata, …)."""
+        return normalize_numbers(self.inputs)
+
+
+@dataclass
+class ProgramRun:
+    resources: list[Registered]
+    outputs: dict[str, Any]
+    secret_outputs: set[str]
+    component_outputs: dict[str, dict[str, Any]]
+    logs: list[tuple[str, str]] = field(default_factory=list)
+
+    def of_type(self, type_: str) -> list[Registered]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str) -> Registered:
+        found = [r for r in self.resources if r.type == type_ and r.name == name]
+        names = sorted(r.name for r in self.of_type(type_))
+        assert len(found) == 1, f"expected one {type_} named {name!r}; registered: {names}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registered:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def kubernetes_objects(self) -> list[dict[str, Any]]:
+        return [
+            r.kubernetes_object
+            for r in self.resources
+            if r.custom and r.type.startswith("kubernetes:") and "kind" in r.inputs
+        ]
+
+    def ancestors(self, resource: Registered) -> list[Registered]:
+        chain, urn = [], resource.parent
+        while urn and not _is_stack(urn):
+            parent = self.by_urn(urn)
+            chain.append(parent)
+            urn = parent.parent
+        return chain
+
+    def waits_for(self, resource: Registered) -> set[str]:
+        """URNs this resource waits for, directly or through its ancestors' dependencies,
+        expanded transitively (a dependency on a component means its children too)."""
+        pending = list(resource.dependencies)
+        for ancestor in self.ancestors(resource):
+            pending.extend(ancestor.dependencies)
+        seen: set[str] = set()
+        while pending:
+            urn = pending.pop()
+            if urn in seen:
+                continue
+            seen.add(urn)
+            dep = self.by_urn(urn)
+            pending.extend(dep.dependencies)
+            pending.extend(r.urn for r in self.resources if r.parent == urn)
+        return seen
+
+    def warnings(self) -> list[str]:
+        return [m for level, m in self.logs if level == "warning"]
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
+        outputs = dict(args.inputs)
+        faker = OUTPUT_FAKERS.get(args.typ)
+        if faker is not None:
+            outputs.update(faker(args))
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, None]:
+        faker = CALL_FAKERS.get(args.token)
+        return (dict(faker(args)) if faker else {}), None
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.records: list[Registered] = []
+        self.component_outputs: dict[str, dict[str, Any]] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type == STACK_TYPE:
+            return response
+        raw = _struct_to_dict(request.object)
+        self.records.append(
+            Registered(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                parent=request.parent,
+                custom=request.custom,
+                inputs=rpc.deserialize_properties(request.object),
+                outputs=rpc.deserialize_properties(response.object) if request.custom else {},
+                dependencies=list(request.dependencies),
+                property_dependencies={
+                    k: list(v.urns) for k, v in request.propertyDependencies.items()
+                },
+                secret_inputs=set(_secret_paths(raw)),
+                options={
+                    "protect": request.protect if request.HasField("protect") else False,
+                    "retainOnDelete": request.retainOnDelete
+                    if request.HasField("retainOnDelete")
+                    else False,
+                    "ignoreChanges": list(request.ignoreChanges),
+                    "replaceOnChanges": list(request.replaceOnChanges),
+                    "additionalSecretOutputs": list(request.additionalSecretOutputs),
+                    "deleteBeforeReplace": request.deleteBeforeReplace,
+                    "customTimeouts": _struct_to_dict(request.customTimeouts)
+                    if request.HasField("customTimeouts")
+                    else {},
+                    "provider": request.provider,
+                    "version": request.version,
+                },
+            )
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        raw = _struct_to_dict(request.outputs)
+        if not _is_stack(request.urn):
+            self.component_outputs[request.urn] = {
+                "values": rpc.deserialize_properties(request.outputs),
+                "secrets": set(_secret_paths(raw)),
+            }
+        return super().RegisterResourceOutputs(request)
+
+
+class _LogCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.levelname.lower(), record.getMessage()))
+
+
+def config_for(
+    values: Mapping[str, Any], secrets: Mapping[str, str] | None = None
+) -> tuple[dict[str, str], list[str]]:
+    """Stack config as the Pulumi engine hands it to a program: `cachemesh:`-prefixed keys, with
+    structured values JSON-encoded, plus the list of keys set with --secret."""
+    config: dict[str, str] = {}
+    for key, value in {**values, **(secrets or {})}.items():
+        full = key if ":" in key else f"cachemesh:{key}"
+        config[full] = value if isinstance(value, str) else json.dumps(value)
+    secret_keys = [k if ":" in k else f"cachemesh:{k}" for k in (secrets or {})]
+    return config, secret_keys
+
+
+def run_program(
+    config: Mapping[str, Any] | None = None,
+    *,
+    secrets: Mapping[str, str] | None = None,
+    preview: bool = False,
+    stack: str = "dev",
+) -> ProgramRun:
+    """Run __main__.py under mocks with this stack config; return everything it registered.
+
+    Exceptions the program raises (for instance a pulumi.RunError for bad config) propagate.
+    """
+    mocks = _Mocks()
+    monitor = _RecordingMonitor(mocks)
+    logger = logging.getLogger(f"cachemesh-test-{id(monitor)}")
+    logger.propagate = False
+    collector = _LogCollector()
+    logger.addHandler(collector)
+    pulumi.runtime.set_mocks(
+        mocks, project="cachemesh", stack=stack, preview=preview, logger=logger, monitor=monitor
+    )
+    all_config, secret_keys = config_for(config or {}, secrets)
+    pulumi.runtime.set_all_config(all_config, secret_keys)
+
+    exported: dict[str, Any] = {}
+
+    async def capture_exports() -> None:
+        # The mock root stack is finished before the program runs, so `pulumi.export`s never
+        # reach the monitor; serialize them as the engine would, keeping the secret markers.
+        root = pulumi.runtime.get_root_resource()
+        outputs = getattr(root, "outputs", {}) or {}
+        exported["raw"] = await rpc.serialize_property(dict(outputs), [], None)
+
+    @pulumi.runtime.test
+    def program() -> Any:
+        runpy.run_path(str(MAIN), run_name="__main__")
+        return capture_exports()
+
+    program()
+    raw_outputs = exported.get("raw") or {}
+    return ProgramRun(
+        resources=monitor.records,
+        outputs=_strip_secrets(raw_outputs),
+        secret_outputs=set(_secret_paths(raw_outputs)),
+        component_outputs=monitor.component_outputs,
+        logs=collector.records,
+    )
