@@ -1,0 +1,260 @@
+"""Prove that a StatefulSet's cache traffic is mutual TLS under Linkerd.
+
+    python -m checks.mtls --namespace ignite --statefulset ignite --replicas 2 \\
+        --ports 47100,47500 --timeout 300 --interval 5 \\
+        --identity default.ignite.serviceaccount.identity.linkerd.cluster.local
+
+Prints one JSON report on stdout (top-level `verified`) and exits 0 when verified, 1 when not
+verified by the timeout, 2 when the check cannot run. Progress goes to stderr.
+
+The work is split in two: `checks.mtls_evaluate.evaluate` (pure: pods + metrics text -> Report)
+and `checks.mtls_tools` (kubectl / linkerd calls). This module runs rounds of the two until
+verified or timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import TextIO
+
+from pydantic import ValidationError
+
+from checks.mtls_evaluate import advice, evaluate, extract_connections
+from checks.mtls_report import (
+    Expectation,
+    Failure,
+    PodInfo,
+    PodReport,
+    Report,
+    ScrapeFailure,
+)
+from checks.mtls_tools import (
+    CannotRun,
+    MetricsSource,
+    Tools,
+    get_pods,
+    parse_pods,
+    scrape_all,
+)
+
+__all__ = [
+    "EXIT_CANNOT_RUN",
+    "EXIT_NOT_VERIFIED",
+    "EXIT_VERIFIED",
+    "CannotRun",
+    "Expectation",
+    "Failure",
+    "PodInfo",
+    "PodReport",
+    "Report",
+    "ScrapeFailure",
+    "Tools",
+    "advice",
+    "check_round",
+    "evaluate",
+    "extract_connections",
+    "main",
+    "parse_pods",
+    "run_check",
+]
+
+EXIT_VERIFIED = 0
+EXIT_NOT_VERIFIED = 1
+EXIT_CANNOT_RUN = 2
+
+
+def check_round(
+    exp: Expectation,
+    tools: Tools,
+    source: MetricsSource,
+    *,
+    first: bool = False,
+    max_parallel: int = 32,
+) -> Report:
+    """One round: list the pods, scrape every pod that can have proxy metrics at once, evaluate."""
+    pods, errors = get_pods(tools, exp, first_call=first)
+    # Only a running pod with a proxy has an admin endpoint; scraping the others would just add
+    # failures that repeat what the pod check already says.
+    targets = [
+        name
+        for name in exp.pod_names
+        if (p := pods.get(name)) and p.proxy_injected and p.phase == "Running"
+    ]
+    metrics = scrape_all(tools, exp, source, targets, max_parallel)
+    return evaluate(exp, pods, metrics, errors=errors, metrics_source=source)
+
+
+def run_check(
+    exp: Expectation,
+    tools: Tools,
+    source: MetricsSource = "linkerd",
+    *,
+    timeout: float = 300.0,
+    interval: float = 5.0,
+    max_parallel: int = 32,
+    log: Callable[[str], None] = lambda _msg: None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Report:
+    """Run rounds until verified or until the next round would start past `timeout`.
+
+    Returns the last round's report with `attempts` and `elapsedSeconds` filled in. Raises CannotRun
+    when a tool is missing or the cluster is unreachable on the first call.
+    """
+    tools.require(source)
+    start = clock()
+    deadline = start + timeout
+    attempt = 0
+    while True:
+        attempt += 1
+        report = check_round(exp, tools, source, first=attempt == 1, max_parallel=max_parallel)
+        report = report.model_copy(
+            update={"attempts": attempt, "elapsed_seconds": round(clock() - start, 3)}
+        )
+        if report.verified:
+            log(f"attempt {attempt}: verified")
+            return report
+        log(f"attempt {attempt}: not verified: " + "; ".join(report.reasons[:3]))
+        if clock() + interval >= deadline:
+            return report
+        sleep(interval)
+
+
+def _cannot_run_report(exp: Expectation, source: str, message: str, start: float) -> Report:
+    return Report(
+        verified=False,
+        status="cannot-run",
+        namespace=exp.namespace,
+        statefulset=exp.statefulset,
+        expected_identity=exp.identity,
+        ports=exp.ports,
+        metrics_source=source,
+        checked_at=datetime.now(UTC),
+        attempts=0,
+        elapsed_seconds=round(time.monotonic() - start, 3),
+        reasons=[message],
+        failures=[
+            Failure(
+                pod=None,
+                port=None,
+                problem=message,
+                likely_cause="The check's tools are missing or cannot reach the cluster.",
+                fix=message,
+            )
+        ],
+    )
+
+
+def _ports(text: str) -> tuple[int, ...]:
+    try:
+        ports = tuple(int(p) for p in text.split(",") if p.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of ports: {text!r}") from None
+    if not ports:
+        raise argparse.ArgumentTypeError("at least one port is required")
+    return ports
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m checks.mtls",
+        description="Prove that a StatefulSet's inter-node traffic is mutual TLS under Linkerd.",
+        epilog="Exit codes: 0 verified, 1 not verified by the timeout, 2 cannot run.",
+    )
+    parser.add_argument("--namespace", required=True)
+    parser.add_argument("--statefulset", required=True)
+    parser.add_argument("--replicas", required=True, type=int)
+    parser.add_argument(
+        "--ports", type=_ports, default=(47100, 47500), help="cache ports (default 47100,47500)"
+    )
+    parser.add_argument(
+        "--identity",
+        required=True,
+        help="expected Linkerd identity, e.g. "
+        "default.ignite.serviceaccount.identity.linkerd.cluster.local",
+    )
+    parser.add_argument("--timeout", type=_positive, default=300.0, help="seconds (default 300)")
+    parser.add_argument(
+        "--interval", type=_positive, default=5.0, help="seconds between rounds (default 5)"
+    )
+    parser.add_argument("--context", help="kube context, passed to kubectl and linkerd")
+    parser.add_argument("--kubeconfig", help="kubeconfig path, passed to kubectl and linkerd")
+    parser.add_argument("--metrics-source", choices=("linkerd", "kubectl"), default="linkerd")
+    parser.add_argument(
+        "--call-timeout",
+        type=_positive,
+        default=30.0,
+        help="seconds allowed for each kubectl/linkerd call (default 30)",
+    )
+    parser.add_argument(
+        "--max-parallel", type=int, default=32, help="concurrent scrapes (default 32)"
+    )
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        exp = Expectation(
+            namespace=args.namespace,
+            statefulset=args.statefulset,
+            replicas=args.replicas,
+            ports=args.ports,
+            identity=args.identity,
+        )
+    except ValidationError as exc:
+        parser.error("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    tools = Tools(
+        context=args.context,
+        kubeconfig=args.kubeconfig,
+        call_timeout=args.call_timeout or 30.0,
+    )
+
+    def log(msg: str) -> None:
+        print(f"checks.mtls: {msg}", file=err, flush=True)
+
+    start = time.monotonic()
+    try:
+        report = run_check(
+            exp,
+            tools,
+            args.metrics_source,
+            timeout=args.timeout,
+            interval=args.interval,
+            max_parallel=max(1, args.max_parallel),
+            log=log,
+        )
+    except CannotRun as exc:
+        log(f"cannot run: {exc}")
+        print(_cannot_run_report(exp, args.metrics_source, str(exc), start).to_json(), file=out)
+        return EXIT_CANNOT_RUN
+    except Exception as exc:  # last resort: the promise is a report, never a traceback
+        log(f"internal error: {type(exc).__name__}: {exc}")
+        report = _cannot_run_report(exp, args.metrics_source, f"internal error: {exc}", start)
+        print(report.model_copy(update={"status": "not-verified"}).to_json(), file=out)
+        return EXIT_NOT_VERIFIED
+    print(report.to_json(), file=out)
+    return EXIT_VERIFIED if report.verified else EXIT_NOT_VERIFIED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,277 @@
+"""The tool-running half of the mTLS check: kubectl and the linkerd CLI, each call with its own
+timeout.
+
+Nothing here decides anything: it turns tool output into `PodInfo`, metrics text or `ScrapeFailure`,
+and into `Failure`s when a tool misbehaves. `CannotRun` is raised only for problems a retry cannot
+cure (a missing executable, an unreachable cluster on the first call).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from checks.mtls_report import PROXY_CONTAINER, Expectation, Failure, PodInfo, ScrapeFailure
+
+MetricsSource = Literal["linkerd", "kubectl"]
+
+# kubectl's wording when it cannot talk to the API server at all (or may not): retrying won't help.
+_UNREACHABLE = (
+    "unable to connect to the server",
+    "connection refused",
+    "no such host",
+    "i/o timeout",
+    "context deadline exceeded",
+    "no configuration has been provided",
+    "context was not found",
+    "does not exist",  # error: context "x" does not exist
+    "you must be logged in",
+    "unauthorized",
+    "forbidden",
+    "couldn't get current server api group list",
+    "tls handshake timeout",
+)
+_STDERR_TAIL = 600
+
+
+class CannotRun(Exception):
+    """The check cannot run at all; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class CallResult:
+    argv: tuple[str, ...]
+    returncode: int | None  # None: the call did not complete (timeout, could not start)
+    stdout: str
+    stderr: str
+    error: str | None = None
+    missing: bool = False  # the executable was not found
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.returncode == 0
+
+    def describe(self) -> str:
+        cmd = " ".join(self.argv[:4]) + (" ..." if len(self.argv) > 4 else "")
+        if self.error:
+            return f"{cmd}: {self.error}"
+        tail = self.stderr.strip()[-_STDERR_TAIL:] or "(no stderr)"
+        return f"{cmd} exited {self.returncode}: {tail}"
+
+
+def run_tool(argv: Sequence[str], timeout: float) -> CallResult:
+    """Run one tool call; never raises. The whole process group is killed on timeout because
+    `linkerd diagnostics` spawns a port-forward that would otherwise hold the pipes open."""
+    args = tuple(argv)
+    try:
+        proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
+    except FileNotFoundError:
+        return CallResult(
+            args, None, "", "", f"{args[0]}: executable not found on PATH", missing=True
+        )
+    except OSError as exc:
+        return CallResult(args, None, "", "", f"{args[0]}: cannot start: {exc}")
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            if hasattr(os, "killpg"):
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:  # pragma: no cover - Windows
+                proc.kill()
+        except ProcessLookupError:
+            pass
+        out, err = proc.communicate()
+        return CallResult(args, None, out, err, f"timed out after {timeout:g}s")
+    return CallResult(args, proc.returncode, out, err)
+
+
+@dataclass(frozen=True)
+class Tools:
+    """How to call the tools: the cluster to talk to and the per-call timeout."""
+
+    context: str | None = None
+    kubeconfig: str | None = None
+    call_timeout: float = 30.0
+    kubectl: str = "kubectl"
+    linkerd: str = "linkerd"
+
+    def _global_flags(self) -> list[str]:
+        # kubectl and the linkerd CLI both accept --kubeconfig and --context before the subcommand.
+        flags: list[str] = []
+        if self.kubeconfig:
+            flags += ["--kubeconfig", self.kubeconfig]
+        if self.context:
+            flags += ["--context", self.context]
+        return flags
+
+    def kubectl_argv(self, *args: str) -> list[str]:
+        return [self.kubectl, *self._global_flags(), *args]
+
+    def linkerd_argv(self, *args: str) -> list[str]:
+        return [self.linkerd, *self._global_flags(), *args]
+
+    def require(self, source: MetricsSource) -> None:
+        """Fail fast, before any round, when a needed executable is not installed."""
+        if shutil.which(self.kubectl) is None:
+            raise CannotRun(
+                f"kubectl not found on PATH ({self.kubectl!r}). Install kubectl and make sure it "
+                "can reach "
+                "the cluster (kubectl get nodes), then re-run."
+            )
+        if source == "linkerd" and shutil.which(self.linkerd) is None:
+            raise CannotRun(
+                f"linkerd CLI not found on PATH ({self.linkerd!r}). Install it "
+                "(https://linkerd.io/2/"
+                "getting-started/) or re-run with --metrics-source kubectl."
+            )
+
+
+# --- pods --------------------------------------------------------------------------------
+
+
+def _pod_info(item: Mapping[str, Any]) -> PodInfo:
+    meta = item.get("metadata") or {}
+    spec = item.get("spec") or {}
+    status = item.get("status") or {}
+    containers = spec.get("containers") or []
+    init_containers = spec.get("initContainers") or []
+    proxy = None
+    if any(c.get("name") == PROXY_CONTAINER for c in containers):
+        proxy = "sidecar"
+    elif any(
+        c.get("name") == PROXY_CONTAINER and c.get("restartPolicy") == "Always"
+        for c in init_containers
+    ):
+        # Linkerd's native sidecar mode: a restartable init container (a Kubernetes sidecar).
+        proxy = "native-sidecar"
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+    name = meta["name"]
+    if not isinstance(name, str):
+        raise TypeError("metadata.name is not a string")
+    return PodInfo(
+        name=name,
+        exists=True,
+        phase=status.get("phase"),
+        ready=ready,
+        terminating=meta.get("deletionTimestamp") is not None,
+        proxy=proxy,
+        service_account=spec.get("serviceAccountName"),
+    )
+
+
+def parse_pods(text: str) -> dict[str, PodInfo]:
+    """Parse `kubectl get pods -o json` (a List, or one Pod). Raises ValueError on anything else."""
+    try:
+        doc = json.loads(text)
+        if not isinstance(doc, dict):
+            raise ValueError("top level is not an object")
+        items = [doc] if doc.get("kind") == "Pod" else doc["items"]
+        if not isinstance(items, list):
+            raise ValueError("items is not a list")
+        pods = [_pod_info(item) for item in items]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"kubectl returned pod JSON that could not be read: {exc}") from exc
+    return {p.name: p for p in pods}
+
+
+def get_pods(
+    tools: Tools, exp: Expectation, *, first_call: bool = False
+) -> tuple[dict[str, PodInfo], list[Failure]]:
+    """Fetch the expected pods. On the first call, an unreachable cluster raises CannotRun; later
+    it is one more failed round."""
+    # The StatefulSet controller labels each pod with its own name; selecting on it lists exactly
+    # the expected pods in one call, and an absent pod is simply not in the List (no NotFound
+    # error).
+    selector = f"statefulset.kubernetes.io/pod-name in ({','.join(exp.pod_names)})"
+    argv = tools.kubectl_argv(
+        "get",
+        "pods",
+        "-n",
+        exp.namespace,
+        "-l",
+        selector,
+        "-o",
+        "json",
+        f"--request-timeout={max(1, int(tools.call_timeout))}s",
+    )
+    result = run_tool(argv, tools.call_timeout)
+    if result.missing:
+        raise CannotRun(f"{result.error}. Install kubectl, then re-run.")
+    if not result.ok:
+        text = (result.stderr + " " + (result.error or "")).lower()
+        if first_call and (result.error or any(marker in text for marker in _UNREACHABLE)):
+            raise CannotRun(
+                f"cannot reach the cluster: {result.describe()}. Check the kubeconfig and context "
+                "(kubectl config current-context; pass --context/--kubeconfig), that the API "
+                "server "
+                "is up and that you may list pods in the namespace, then re-run."
+            )
+        return {}, [_tool_failure(exp, f"listing pods failed: {result.describe()}")]
+    try:
+        return parse_pods(result.stdout), []
+    except ValueError as exc:
+        return {}, [_tool_failure(exp, str(exc))]
+
+
+def _tool_failure(exp: Expectation, problem: str) -> Failure:
+    return Failure(
+        pod=None,
+        port=None,
+        problem=problem,
+        likely_cause="kubectl failed or answered with something unexpected (API server trouble, "
+        "RBAC, "
+        "a kubectl/cluster version mismatch).",
+        fix=f"Run kubectl get pods -n {exp.namespace} -o json by hand and fix what it reports.",
+    )
+
+
+# --- metrics --------------------------------------------------------------------------------
+
+
+def scrape_argv(tools: Tools, exp: Expectation, source: MetricsSource, pod: str) -> list[str]:
+    if source == "kubectl":
+        path = f"/api/v1/namespaces/{exp.namespace}/pods/{pod}:4191/proxy/metrics"
+        return tools.kubectl_argv("get", "--raw", path)
+    return tools.linkerd_argv("diagnostics", "proxy-metrics", "-n", exp.namespace, f"po/{pod}")
+
+
+def scrape(tools: Tools, exp: Expectation, source: MetricsSource, pod: str) -> str | ScrapeFailure:
+    result = run_tool(scrape_argv(tools, exp, source, pod), tools.call_timeout)
+    if not result.ok:
+        return ScrapeFailure(error=result.describe())
+    return result.stdout
+
+
+def scrape_all(
+    tools: Tools,
+    exp: Expectation,
+    source: MetricsSource,
+    pods: Iterable[str],
+    max_parallel: int = 32,
+) -> dict[str, str | ScrapeFailure]:
+    """Scrape pods concurrently so a round costs about one scrape, not one per pod."""
+    names = list(pods)
+    if not names:
+        return {}
+    with ThreadPoolExecutor(max_workers=max(1, min(max_parallel, len(names)))) as pool:
+        results = pool.map(lambda name: scrape(tools, exp, source, name), names)
+        return dict(zip(names, results, strict=True))
