@@ -1,0 +1,269 @@
+"""Resource rules: each looks at one resource (the only view that can remediate).
+
+Namespace facts a resource rule cannot see come from config (``meshedNamespaces``,
+``namespaceOpaquePorts``); the namespace-aware rules live in :mod:`.stack_rules`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+)
+
+from .annotations import DEFAULT_INBOUND_POLICY, INJECT, OPAQUE_PORTS, PROXY_AWAIT
+from .checks import (
+    check_inject_on_pod_template,
+    check_opaque_ports,
+    check_service_opaque_ports,
+    find_skip_annotations,
+    skip_message,
+)
+from .remediation import with_annotations
+from .settings import (
+    CACHE_PROPERTIES,
+    DEFAULT_EXEMPT_NAMESPACES,
+    OPAQUE_PROPERTIES,
+    SERVICE_PROPERTIES,
+    read_settings,
+)
+from .workloads import annotations_of, get_workload, kind_of, metadata_of, name_of
+
+Props = Mapping[str, Any]
+
+_SCOPE_EXEMPT_SCHEMA = PolicyConfigSchema(
+    properties={
+        "namespaces": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [],
+            "description": "Only these namespaces (globs); empty means every namespace not exempt.",
+        },
+        "exemptNamespaces": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": list(DEFAULT_EXEMPT_NAMESPACES),
+            "description": "Namespaces (globs) left alone.",
+        },
+    }
+)
+
+
+# --- opaque-ports ---------------------------------------------------------------------------
+
+
+def _validate_opaque_ports(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    workload = get_workload(args.resource_type, args.props, args.name)
+    if workload is None:
+        return
+    finding = check_opaque_ports(workload, read_settings(args.get_config()))
+    if finding is not None:
+        report_violation(finding.message, None)
+
+
+def _remediate_opaque_ports(args: ResourceValidationArgs) -> Props | None:
+    workload = get_workload(args.resource_type, args.props, args.name)
+    if workload is None:
+        return None
+    finding = check_opaque_ports(workload, read_settings(args.get_config()))
+    if finding is None:
+        return None
+    return with_annotations(args.props, workload.template_path, {OPAQUE_PORTS: finding.fixed_value})
+
+
+opaque_ports = ResourceValidationPolicy(
+    name="opaque-ports",
+    description="Cache ports (server-first Ignite/GridGain protocols) must be listed in the pod "
+    "template's "
+    "config.linkerd.io/opaque-ports.",
+    validate=_validate_opaque_ports,
+    remediate=_remediate_opaque_ports,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=PolicyConfigSchema(properties=OPAQUE_PROPERTIES),
+    severity=Severity.CRITICAL,
+    remediation_steps="Add the cache ports to "
+    'spec.template.metadata.annotations["config.linkerd.io/opaque-ports"], '
+    "keeping existing entries; the REMEDIATE level does it for you.",
+    tags=["linkerd", "ignite", "gridgain"],
+)
+
+
+# --- inject-on-pod-template -----------------------------------------------------------------
+
+
+def _validate_inject_on_pod_template(
+    args: ResourceValidationArgs, report_violation: ReportViolation
+) -> None:
+    workload = get_workload(args.resource_type, args.props, args.name)
+    if workload is None:
+        return
+    message = check_inject_on_pod_template(workload)
+    if message is not None:
+        report_violation(message, None)
+
+
+def _remediate_inject_on_pod_template(args: ResourceValidationArgs) -> Props | None:
+    workload = get_workload(args.resource_type, args.props, args.name)
+    if workload is None or check_inject_on_pod_template(workload) is None:
+        return None
+    value = str(workload.own_annotations.get(INJECT))
+    return with_annotations(args.props, workload.template_path, {INJECT: value})
+
+
+inject_on_pod_template = ResourceValidationPolicy(
+    name="inject-on-pod-template",
+    description="linkerd.io/inject belongs on the pod template "
+    "(spec.template.metadata.annotations), "
+    "not on the workload's own metadata.",
+    validate=_validate_inject_on_pod_template,
+    remediate=_remediate_inject_on_pod_template,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    remediation_steps="Move the annotation to the pod template; the REMEDIATE level copies it "
+    "there.",
+    tags=["linkerd"],
+)
+
+
+# --- no-port-skipping (mandatory on cache ports) / no-port-skipping-other-ports (advisory) ----
+
+
+def _validate_port_skipping(mandatory: bool) -> Any:
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        workload = get_workload(args.resource_type, args.props, args.name)
+        if workload is None:
+            return
+        for finding in find_skip_annotations(workload, read_settings(args.get_config())):
+            if finding.mandatory == mandatory:
+                report_violation(skip_message(workload, finding), None)
+
+    return validate
+
+
+no_port_skipping = ResourceValidationPolicy(
+    name="no-port-skipping",
+    description="config.linkerd.io/skip-inbound-ports / skip-outbound-ports must not cover a "
+    "cache port "
+    "(nor be unparseable): skipped ports bypass the proxy, in plaintext.",
+    validate=_validate_port_skipping(mandatory=True),
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=PolicyConfigSchema(properties=CACHE_PROPERTIES),
+    severity=Severity.HIGH,
+    tags=["linkerd", "kyverno:prevent-linkerd-port-skipping"],
+)
+
+no_port_skipping_other_ports = ResourceValidationPolicy(
+    name="no-port-skipping-other-ports",
+    description="config.linkerd.io/skip-inbound-ports / skip-outbound-ports on non-cache ports "
+    "exempt them "
+    "from mTLS; avoid outside debugging.",
+    validate=_validate_port_skipping(mandatory=False),
+    enforcement_level=EnforcementLevel.ADVISORY,
+    config_schema=PolicyConfigSchema(properties=CACHE_PROPERTIES),
+    severity=Severity.MEDIUM,
+    tags=["linkerd", "kyverno:prevent-linkerd-port-skipping"],
+)
+
+
+# --- service-opaque-ports -------------------------------------------------------------------
+
+
+def _is_service(resource_type: str) -> bool:
+    return kind_of(resource_type, "core") == "Service"
+
+
+def _validate_service_opaque_ports(
+    args: ResourceValidationArgs, report_violation: ReportViolation
+) -> None:
+    if not _is_service(args.resource_type):
+        return
+    finding = check_service_opaque_ports(args.props, args.name, read_settings(args.get_config()))
+    if finding is not None:
+        report_violation(finding.message, None)
+
+
+def _remediate_service_opaque_ports(args: ResourceValidationArgs) -> Props | None:
+    if not _is_service(args.resource_type):
+        return None
+    finding = check_service_opaque_ports(args.props, args.name, read_settings(args.get_config()))
+    if finding is None:
+        return None
+    return with_annotations(args.props, (), {OPAQUE_PORTS: finding.fixed_value})
+
+
+service_opaque_ports = ResourceValidationPolicy(
+    name="service-opaque-ports",
+    description="A Service fronting cache ports should mark them opaque "
+    "(config.linkerd.io/opaque-ports on the "
+    "Service, or appProtocol linkerd.io/opaque on the port).",
+    validate=_validate_service_opaque_ports,
+    remediate=_remediate_service_opaque_ports,
+    enforcement_level=EnforcementLevel.ADVISORY,
+    config_schema=PolicyConfigSchema(properties=SERVICE_PROPERTIES),
+    severity=Severity.MEDIUM,
+    tags=["linkerd"],
+)
+
+
+# --- add-linkerd-mesh-injection / add-linkerd-policy-annotation (Kyverno mutations) ---------
+
+
+def _namespace_in_scope(args: ResourceValidationArgs) -> bool:
+    if kind_of(args.resource_type, "core") != "Namespace":
+        return False
+    settings = read_settings(args.get_config())
+    name = name_of(args.props, args.name)
+    if settings.is_exempt(name):
+        return False
+    return not settings.namespaces or settings.listed(name)
+
+
+def _add_if_absent(args: ResourceValidationArgs, wanted: Mapping[str, str]) -> Props | None:
+    if not _namespace_in_scope(args):
+        return None
+    present = annotations_of(metadata_of(args.props))
+    missing = {k: v for k, v in wanted.items() if k not in present}
+    if not missing:
+        return None
+    return with_annotations(args.props, (), missing)
+
+
+add_linkerd_mesh_injection = ResourceValidationPolicy(
+    name="add-linkerd-mesh-injection",
+    description="Remediation: add linkerd.io/inject=enabled and "
+    "config.linkerd.io/proxy-await=enabled to "
+    "Namespaces that lack them (Kyverno add-linkerd-mesh-injection). Set the level to remediate "
+    "to use it.",
+    remediate=lambda args: _add_if_absent(args, {INJECT: "enabled", PROXY_AWAIT: "enabled"}),
+    enforcement_level=EnforcementLevel.DISABLED,
+    config_schema=_SCOPE_EXEMPT_SCHEMA,
+    tags=["linkerd", "kyverno:add-linkerd-mesh-injection"],
+)
+
+add_linkerd_policy_annotation = ResourceValidationPolicy(
+    name="add-linkerd-policy-annotation",
+    description="Remediation: add config.linkerd.io/default-inbound-policy=deny to Namespaces "
+    "that lack it "
+    "(Kyverno add-linkerd-policy-annotation). Set the level to remediate to use it.",
+    remediate=lambda args: _add_if_absent(args, {DEFAULT_INBOUND_POLICY: "deny"}),
+    enforcement_level=EnforcementLevel.DISABLED,
+    config_schema=_SCOPE_EXEMPT_SCHEMA,
+    tags=["linkerd", "kyverno:add-linkerd-policy-annotation"],
+)
+
+RESOURCE_POLICIES: list[ResourceValidationPolicy] = [
+    opaque_ports,
+    inject_on_pod_template,
+    no_port_skipping,
+    no_port_skipping_other_ports,
+    service_opaque_ports,
+    add_linkerd_mesh_injection,
+    add_linkerd_policy_annotation,
+]

@@ -1,0 +1,192 @@
+"""Pack configuration: one set of defaults, the JSON schemas that expose them, and a reader.
+
+Pulumi policy config is per policy (``--policy-pack-config`` maps policy name -> object), so
+every policy that needs the cache ports declares the same ``cachePorts`` property, built
+here from the one constant :data:`DEFAULT_CACHE_PORTS`. Values may be absent (unit tests,
+no config file) and numbers may arrive as floats (protobuf); :func:`read_settings` copes.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .workloads import as_port, sequence
+
+#: Ignite 2 / GridGain 8 ports that must be opaque: thin client, communication SPI, discovery SPI.
+DEFAULT_CACHE_PORTS: tuple[int, ...] = (10800, 47100, 47500)
+#: Images that run a cache node (globs over the repository, tag and registry ignored).
+DEFAULT_CACHE_IMAGES: tuple[str, ...] = ("apacheignite/ignite", "gridgain/*")
+#: Namespaces never asked to be meshed (the mesh itself, the cluster's own).
+DEFAULT_EXEMPT_NAMESPACES: tuple[str, ...] = ("linkerd*", "kube-*")
+#: Chart names that install the Linkerd control plane.
+DEFAULT_CONTROL_PLANE_CHARTS: tuple[str, ...] = ("linkerd-control-plane", "linkerd2")
+
+_PORTS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "integer", "minimum": 1, "maximum": 65535},
+    "default": list(DEFAULT_CACHE_PORTS),
+    "description": (
+        "Server-first cache ports that must be opaque (default Ignite 2 / GridGain 8: "
+        "10800,47100,47500)."
+    ),
+}
+_IMAGES_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "string"},
+    "default": list(DEFAULT_CACHE_IMAGES),
+    "description": (
+        "Glob patterns of cache images (repository only; tag, digest and registry host are "
+        "ignored)."
+    ),
+}
+_MESHED_NAMESPACES_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "string"},
+    "default": [],
+    "description": (
+        "Namespaces annotated linkerd.io/inject=enabled outside this stack (resource rules cannot "
+        "see them)."
+    ),
+}
+_NAMESPACE_OPAQUE_PORTS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": {"type": "string"},
+    "default": {},
+    "description": (
+        "Namespace name -> its config.linkerd.io/opaque-ports value, for namespaces outside this "
+        "stack."
+    ),
+}
+_NAMESPACES_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "string"},
+    "default": [],
+    "description": 'Namespaces (globs) this rule applies to besides its default scope; ["*"]: all.',
+}
+_INCLUDE_CACHE_NAMESPACES_SCHEMA: dict[str, Any] = {
+    "type": "boolean",
+    "default": True,
+    "description": "Also apply to every namespace that holds a cache workload.",
+}
+_EXEMPT_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "string"},
+    "default": list(DEFAULT_EXEMPT_NAMESPACES),
+    "description": "Namespaces (globs) exempt from this rule.",
+}
+_SERVER_MODE_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "enum": ["when-stack-has-servers", "always"],
+    "default": "when-stack-has-servers",
+    "description": (
+        "always: every workload with ports and every Service needs a Server (Kyverno's "
+        "behaviour); when-stack-has-servers: only once the stack declares a Linkerd Server."
+    ),
+}
+_INCLUDE_HEADLESS_SCHEMA: dict[str, Any] = {
+    "type": "boolean",
+    "default": False,
+    "description": (
+        "Also check headless Services (clusterIP None); Linkerd resolves those to pod IPs, "
+        "so the pod template's annotation (opaque-ports rule) is what counts."
+    ),
+}
+_CONTROL_PLANE_CHARTS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "string"},
+    "default": list(DEFAULT_CONTROL_PLANE_CHARTS),
+    "description": "Helm chart names that install the Linkerd control plane.",
+}
+
+CACHE_PROPERTIES: dict[str, dict[str, Any]] = {
+    "cachePorts": _PORTS_SCHEMA,
+    "cacheImages": _IMAGES_SCHEMA,
+}
+NAMESPACE_PROPERTIES: dict[str, dict[str, Any]] = {"meshedNamespaces": _MESHED_NAMESPACES_SCHEMA}
+OPAQUE_PROPERTIES: dict[str, dict[str, Any]] = {
+    **CACHE_PROPERTIES,
+    **NAMESPACE_PROPERTIES,
+    "namespaceOpaquePorts": _NAMESPACE_OPAQUE_PORTS_SCHEMA,
+}
+SCOPE_PROPERTIES: dict[str, dict[str, Any]] = {
+    "namespaces": _NAMESPACES_SCHEMA,
+    "includeCacheNamespaces": _INCLUDE_CACHE_NAMESPACES_SCHEMA,
+    "exemptNamespaces": _EXEMPT_SCHEMA,
+}
+SERVER_PROPERTIES: dict[str, dict[str, Any]] = {"mode": _SERVER_MODE_SCHEMA}
+SERVICE_PROPERTIES: dict[str, dict[str, Any]] = {
+    **CACHE_PROPERTIES,
+    "includeHeadless": _INCLUDE_HEADLESS_SCHEMA,
+}
+CONTROL_PLANE_PROPERTIES: dict[str, dict[str, Any]] = {
+    **CACHE_PROPERTIES,
+    **NAMESPACE_PROPERTIES,
+    "controlPlaneCharts": _CONTROL_PLANE_CHARTS_SCHEMA,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Effective configuration of one policy evaluation."""
+
+    cache_ports: tuple[int, ...] = DEFAULT_CACHE_PORTS
+    cache_images: tuple[str, ...] = DEFAULT_CACHE_IMAGES
+    meshed_namespaces: frozenset[str] = frozenset()
+    namespace_opaque_ports: Mapping[str, str] | None = None
+    namespaces: tuple[str, ...] = ()
+    include_cache_namespaces: bool = True
+    exempt_namespaces: tuple[str, ...] = DEFAULT_EXEMPT_NAMESPACES
+    server_mode: str = "when-stack-has-servers"
+    include_headless: bool = False
+    control_plane_charts: tuple[str, ...] = DEFAULT_CONTROL_PLANE_CHARTS
+
+    def is_exempt(self, namespace: str) -> bool:
+        return any(fnmatch.fnmatchcase(namespace, p) for p in self.exempt_namespaces)
+
+    def listed(self, namespace: str) -> bool:
+        return any(fnmatch.fnmatchcase(namespace, p) for p in self.namespaces)
+
+
+def _strings(value: object, default: Sequence[str]) -> tuple[str, ...]:
+    if value is None:
+        return tuple(default)
+    return tuple(s for s in sequence(value) if isinstance(s, str))
+
+
+def _ports(value: object) -> tuple[int, ...]:
+    if value is None:
+        return DEFAULT_CACHE_PORTS
+    ports = [as_port(p) for p in sequence(value)]
+    return tuple(sorted({p for p in ports if p is not None}))
+
+
+def read_settings(config: Mapping[str, Any] | None) -> Settings:
+    """Settings from a policy's config, defaults for anything absent."""
+    config = config or {}
+    opaque = config.get("namespaceOpaquePorts")
+    mode = config.get("mode")
+    include_cache = config.get("includeCacheNamespaces")
+    include_headless = config.get("includeHeadless")
+    return Settings(
+        cache_ports=_ports(config.get("cachePorts")),
+        cache_images=_strings(config.get("cacheImages"), DEFAULT_CACHE_IMAGES),
+        meshed_namespaces=frozenset(_strings(config.get("meshedNamespaces"), ())),
+        namespace_opaque_ports=(
+            {k: v for k, v in opaque.items() if isinstance(v, str)}
+            if isinstance(opaque, Mapping)
+            else None
+        ),
+        namespaces=_strings(config.get("namespaces"), ()),
+        include_cache_namespaces=include_cache if isinstance(include_cache, bool) else True,
+        exempt_namespaces=_strings(config.get("exemptNamespaces"), DEFAULT_EXEMPT_NAMESPACES),
+        server_mode=mode
+        if mode in ("when-stack-has-servers", "always")
+        else "when-stack-has-servers",
+        include_headless=include_headless if isinstance(include_headless, bool) else False,
+        control_plane_charts=_strings(
+            config.get("controlPlaneCharts"), DEFAULT_CONTROL_PLANE_CHARTS
+        ),
+    )
