@@ -186,8 +186,11 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 urn=response.urn,
                 parent=request.parent,
                 custom=request.custom,
-                inputs=rpc.deserialize_properties(request.object),
-                outputs=rpc.deserialize_properties(response.object) if request.custom else {},
+                # Plain values; which of them were secret is kept in secret_inputs.
+                inputs=_strip_secrets(rpc.deserialize_properties(request.object)),
+                outputs=_strip_secrets(rpc.deserialize_properties(response.object))
+                if request.custom
+                else {},
                 dependencies=list(request.dependencies),
                 property_dependencies={
                     k: list(v.urns) for k, v in request.propertyDependencies.items()
@@ -216,7 +219,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         raw = _struct_to_dict(request.outputs)
         if not _is_stack(request.urn):
             self.component_outputs[request.urn] = {
-                "values": rpc.deserialize_properties(request.outputs),
+                "values": _strip_secrets(rpc.deserialize_properties(request.outputs)),
                 "secrets": set(_secret_paths(raw)),
             }
         return super().RegisterResourceOutputs(request)
