@@ -284,7 +284,12 @@ def run_program(
         runpy.run_path(str(MAIN), run_name="__main__")
         return capture_exports()
 
-    program()
+    try:
+        program()
+    except Exception as error:
+        # Let tests check what (if anything) was registered before the program stopped.
+        error.registered = list(monitor.records)  # type: ignore[attr-defined]
+        raise
     raw_outputs = exported.get("raw") or {}
     return ProgramRun(
         resources=monitor.records,
