@@ -1,0 +1,157 @@
+"""Run the whole pack in-process, the way the Pulumi engine would, for tests and the benchmark.
+
+``evaluate`` applies per-policy ``enforcementLevel`` overrides from a ``--policy-pack-config``
+style mapping, skips disabled policies, runs every resource policy on every resource and
+every stack policy once, and returns the violations with their effective level.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from .pack import PACK_ENFORCEMENT_LEVEL, POLICIES
+
+PackConfig = Mapping[str, Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    level: str
+    message: str
+    urn: str | None
+
+
+def empty_options(parent: str | None = None) -> PolicyResourceOptions:
+    return PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], parent)
+
+
+def make_resource(
+    resource_type: str,
+    props: Mapping[str, Any],
+    name: str,
+    urn: str | None = None,
+    parent: PolicyResource | None = None,
+    dependencies: list[PolicyResource] | None = None,
+) -> PolicyResource:
+    """A ``PolicyResource`` as the engine builds one for stack policies."""
+    return PolicyResource(
+        resource_type,
+        props,
+        urn or f"urn:pulumi:test::cachemesh::{resource_type}::{name}",
+        name,
+        empty_options(parent.urn if parent else None),
+        None,
+        parent,
+        list(dependencies or []),
+        {},
+    )
+
+
+def level_of(policy: Policy, config: PackConfig | None) -> EnforcementLevel:
+    override = (config or {}).get(policy.name, {}).get("enforcementLevel")
+    if override is not None:
+        return EnforcementLevel(override)
+    return policy.enforcement_level or PACK_ENFORCEMENT_LEVEL
+
+
+def _policy_config(policy: Policy, config: PackConfig | None) -> dict[str, Any]:
+    values = dict((config or {}).get(policy.name, {}))
+    values.pop("enforcementLevel", None)
+    return values
+
+
+def _reporter(
+    found: list[Violation], policy: str, level: str, default_urn: str | None
+) -> ReportViolation:
+    def report(message: str, urn: str | None = None) -> None:
+        found.append(Violation(policy, level, message, urn or default_urn))
+
+    return report
+
+
+def _run(result: Any) -> Any:
+    if inspect.isawaitable(result):
+        return asyncio.run(result)  # type: ignore[arg-type]
+    return result
+
+
+def evaluate(
+    resources: Iterable[PolicyResource],
+    config: PackConfig | None = None,
+    policies: Iterable[Policy] = POLICIES,
+) -> list[Violation]:
+    """Every violation the pack reports on ``resources`` (remediations are not applied)."""
+    resources = list(resources)
+    found: list[Violation] = []
+    for policy in policies:
+        level = level_of(policy, config)
+        if level == EnforcementLevel.DISABLED:
+            continue
+        # As the SDK does: a violation left at level remediate is reported as mandatory.
+        reported = (
+            EnforcementLevel.MANDATORY.value if level == EnforcementLevel.REMEDIATE else level.value
+        )
+        policy_config = _policy_config(policy, config)
+        if isinstance(policy, ResourceValidationPolicy):
+            if not policy.has_validation():
+                continue
+            for resource in resources:
+                args = ResourceValidationArgs(
+                    resource.resource_type,
+                    resource.props,
+                    resource.urn,
+                    resource.name,
+                    resource.opts,
+                    None,
+                    policy_config,
+                )
+                _run(policy.validate(args, _reporter(found, policy.name, reported, resource.urn)))
+        elif isinstance(policy, StackValidationPolicy):
+            args_stack = StackValidationArgs(resources, policy_config)
+            _run(policy.validate(args_stack, _reporter(found, policy.name, reported, None)))
+    return found
+
+
+def remediate(
+    resource: PolicyResource,
+    config: PackConfig | None = None,
+    policies: Iterable[Policy] = POLICIES,
+) -> Mapping[str, Any]:
+    """The resource's props after every policy at level remediate has run, chained in order."""
+    props: Mapping[str, Any] = resource.props
+    for policy in policies:
+        if not isinstance(policy, ResourceValidationPolicy):
+            continue
+        if level_of(policy, config) != EnforcementLevel.REMEDIATE or not policy.has_remediation():
+            continue
+        args = ResourceValidationArgs(
+            resource.resource_type,
+            props,
+            resource.urn,
+            resource.name,
+            resource.opts,
+            None,
+            _policy_config(policy, config),
+        )
+        new_props = _run(policy.remediate(args))
+        if new_props:
+            props = new_props
+    return props
