@@ -460,7 +460,9 @@ def evaluate(
                 )
             for name, by_port in tallies.items():
                 i, o = by_port[port]
-                if i.good == 0 and o.good == 0:
+                # A pod whose only traffic here is plaintext or wrong-identity already has a failure
+                # that says so; "takes no part" is for a pod with no connection at all.
+                if i.tls + i.plaintext + o.tls + o.plaintext == 0:
                     failures.append(
                         _fail(
                             exp,

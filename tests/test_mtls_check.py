@@ -1,0 +1,406 @@
+"""The mTLS check end to end: the real CLI and subprocess code against stand-in kubectl/linkerd.
+
+The stand-ins (tests/fixtures/mtls/fake_tool.py) are installed as `kubectl` and `linkerd` in a temp
+dir put first on PATH; they serve the fixture pod JSON and proxy metrics and log every call.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checks.mtls import main
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "mtls"
+SCENARIOS = FIXTURES / "scenarios"
+IDENTITY = "default.ignite.serviceaccount.identity.linkerd.cluster.local"
+
+
+@dataclass
+class Result:
+    rc: int
+    report: dict[str, Any]
+    stderr: str
+
+
+@dataclass
+class FakeCluster:
+    """Drives `checks.mtls.main` against the stand-in tools; one per test."""
+
+    bin_dir: Path
+    log: Path
+    monkeypatch: pytest.MonkeyPatch
+    env: dict[str, str] = field(default_factory=dict)
+
+    def use(self, pods: str = "pods-2.json", scenario: str | Path = "verified-2") -> FakeCluster:
+        metrics = scenario if isinstance(scenario, Path) else SCENARIOS / scenario
+        self.set("FAKE_MTLS_PODS", str(FIXTURES / pods))
+        self.set("FAKE_MTLS_METRICS", str(metrics))
+        return self
+
+    def set(self, key: str, value: str) -> None:
+        self.env[key] = value
+        self.monkeypatch.setenv(key, value)
+
+    def fail(self, *faults: str) -> FakeCluster:
+        self.set("FAKE_MTLS_FAIL", ",".join(faults))
+        return self
+
+    def remove_tool(self, name: str) -> None:
+        (self.bin_dir / name).unlink()
+        # Nothing but the stand-ins on PATH, so a real kubectl elsewhere cannot stand in.
+        self.set("PATH", str(self.bin_dir))
+
+    @staticmethod
+    def argv(
+        *extra: str, replicas: int = 2, timeout: str = "0", interval: str = "0.1"
+    ) -> list[str]:
+        return [
+            "--namespace", "ignite",
+            "--statefulset", "ignite",
+            "--replicas", str(replicas),
+            "--ports", "47100,47500",
+            "--identity", IDENTITY,
+            "--timeout", timeout,
+            "--interval", interval,
+            "--call-timeout", "5",
+            *extra,
+        ]  # fmt: skip
+
+    def run(self, *extra: str, **kw: Any) -> Result:
+        out, err = io.StringIO(), io.StringIO()
+        rc = main(self.argv(*extra, **kw), stdout=out, stderr=err)
+        return Result(rc, json.loads(out.getvalue()), err.getvalue())
+
+    def calls(self, tool: str | None = None) -> list[dict[str, Any]]:
+        if not self.log.exists():
+            return []
+        rows = [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
+        return [r for r in rows if tool is None or r["tool"] == tool]
+
+    def scrapes(self) -> list[dict[str, Any]]:
+        return [
+            c
+            for c in self.calls()
+            if "proxy-metrics" in c["argv"] or any(a.endswith("/proxy/metrics") for a in c["argv"])
+        ]
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeCluster:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    source = (FIXTURES / "fake_tool.py").read_text()
+    for name in ("kubectl", "linkerd"):
+        tool = bin_dir / name
+        tool.write_text(f"#!{sys.executable}\n{source}")
+        tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    fake = FakeCluster(bin_dir, tmp_path / "calls.jsonl", monkeypatch)
+    fake.set("FAKE_MTLS_LOG", str(fake.log))
+    fake.set("FAKE_MTLS_DELAY", "0")
+    monkeypatch.delenv("FAKE_MTLS_FAIL", raising=False)
+    return fake.use()
+
+
+def problems(result: Result) -> str:
+    return " | ".join(result.report["reasons"])
+
+
+# --- verified ---------------------------------------------------------------------------------
+
+
+def test_two_pod_meshed_cluster_is_verified(cluster: FakeCluster) -> None:
+    result = cluster.run()
+    assert result.rc == 0, problems(result)
+    assert result.report["verified"] is True
+    assert result.report["status"] == "verified"
+    assert result.report["reasons"] == [] and result.report["failures"] == []
+
+
+def test_three_pod_meshed_cluster_is_verified(cluster: FakeCluster) -> None:
+    result = cluster.use("pods-3.json", "verified-3").run(replicas=3)
+    assert result.rc == 0, problems(result)
+    assert sorted(result.report["pods"]) == ["ignite-0", "ignite-1", "ignite-2"]
+
+
+def test_report_counts_tls_connections_peers_and_identities_per_pod_and_port(
+    cluster: FakeCluster,
+) -> None:
+    report = cluster.use("pods-3.json", "verified-3").run(replicas=3).report
+    port = report["pods"]["ignite-0"]["ports"]["47500"]
+    assert port["inbound"]["tls"] == 2 + 3  # from ignite-1 (count 2) and ignite-2 (count 3)
+    assert port["inbound"]["identities"] == {IDENTITY: 5}
+    assert port["inbound"]["plaintext"] == 0
+    assert port["outbound"]["peers"] == {"ignite-1": 1, "ignite-2": 1}
+    assert port["outbound"]["identities"] == {IDENTITY: 2}
+    assert report["pods"]["ignite-0"]["proxyInjected"] is True
+    assert report["pods"]["ignite-0"]["ready"] is True
+    assert report["pods"]["ignite-0"]["phase"] == "Running"
+
+
+def test_report_carries_the_expectation_and_run_details(cluster: FakeCluster) -> None:
+    report = cluster.run().report
+    assert report["namespace"] == "ignite" and report["statefulset"] == "ignite"
+    assert report["expectedIdentity"] == IDENTITY
+    assert report["ports"] == [47100, 47500]
+    assert report["attempts"] == 1
+    assert report["elapsedSeconds"] >= 0
+    assert report["checkedAt"].endswith("Z") or "+00:00" in report["checkedAt"]
+
+
+def test_native_sidecar_proxy_counts_as_injected(cluster: FakeCluster) -> None:
+    result = cluster.use("pods-2-native-sidecar.json").run()
+    assert result.rc == 0, problems(result)
+    assert result.report["pods"]["ignite-1"]["proxy"] == "native-sidecar"
+    assert result.report["pods"]["ignite-1"]["proxyInjected"] is True
+
+
+# --- not verified -------------------------------------------------------------------------------
+
+
+def test_plaintext_on_one_port_is_not_verified(cluster: FakeCluster) -> None:
+    result = cluster.use(scenario="plaintext-47100").run()
+    assert result.rc == 1 and result.report["verified"] is False
+    [failure] = result.report["failures"]
+    assert (failure["pod"], failure["port"]) == ("ignite-1", 47100)
+    assert "plaintext inbound" in failure["problem"] and "no_tls_from_remote" in failure["problem"]
+    assert "linkerd.io/inject: enabled" in failure["fix"]
+    assert result.report["pods"]["ignite-1"]["ports"]["47100"]["inbound"]["plaintext"] == 3
+
+
+def test_one_direction_missing_on_a_port_is_not_verified(cluster: FakeCluster) -> None:
+    result = cluster.use(scenario="one-direction-missing").run()
+    assert result.rc == 1
+    [failure] = result.report["failures"]
+    assert failure["port"] == 47100 and "one direction missing" in failure["problem"]
+
+
+def test_pod_taking_no_part_in_a_port_is_not_verified(cluster: FakeCluster) -> None:
+    result = cluster.use("pods-3.json", "not-participating-3").run(replicas=3)
+    assert result.rc == 1
+    [failure] = result.report["failures"]
+    assert (failure["pod"], failure["port"]) == ("ignite-2", 47100)
+    assert "takes no part" in failure["problem"]
+    assert 'config.linkerd.io/opaque-ports: "10800,47100,47500"' in failure["fix"]
+    assert "kubectl rollout restart statefulset/ignite -n ignite" in failure["fix"]
+
+
+def test_wrong_identity_is_not_verified(cluster: FakeCluster) -> None:
+    result = cluster.use(scenario="wrong-identity").run()
+    assert result.rc == 1
+    wrong = [f for f in result.report["failures"] if "default.default" in f["problem"]]
+    assert {(f["pod"], f["port"]) for f in wrong} == {("ignite-1", 47100), ("ignite-1", 47500)}
+    assert all("serviceAccountName" in f["fix"] for f in wrong)
+
+
+def test_pod_without_proxy_is_not_verified_and_not_scraped(cluster: FakeCluster) -> None:
+    result = cluster.use("pods-2-no-proxy.json").run()
+    assert result.rc == 1
+    assert result.report["pods"]["ignite-1"]["proxyInjected"] is False
+    [failure] = result.report["failures"]
+    assert failure["pod"] == "ignite-1" and "proxy not injected" in failure["problem"]
+    assert "spec.template.metadata.annotations" in failure["fix"]
+    assert [c["argv"][-1] for c in cluster.scrapes()] == ["po/ignite-0"]
+
+
+def test_pod_not_ready_is_not_verified(cluster: FakeCluster) -> None:
+    result = cluster.use("pods-2-not-ready.json").run()
+    assert result.rc == 1
+    assert result.report["pods"]["ignite-1"]["ready"] is False
+    assert "ignite-1: pod is not Ready" in result.report["reasons"]
+
+
+def test_missing_pod_is_not_verified(cluster: FakeCluster) -> None:
+    result = cluster.use("pods-2-missing-1.json").run()
+    assert result.rc == 1
+    assert result.report["pods"]["ignite-1"]["exists"] is False
+    assert "ignite-1: pod does not exist" in result.report["reasons"]
+
+
+def test_no_traffic_is_not_verified(cluster: FakeCluster) -> None:
+    result = cluster.use(scenario="no-traffic").run()
+    assert result.rc == 1
+    assert "no traffic observed" in problems(result)
+
+
+def test_garbage_metrics_are_unparseable_and_not_verified(cluster: FakeCluster) -> None:
+    result = cluster.use(scenario="garbage").run()
+    assert result.rc == 1
+    assert result.report["pods"]["ignite-1"]["metrics"] == "unparseable"
+    assert "ignite-1: metrics unparseable" in problems(result)
+
+
+def test_empty_metrics_are_not_verified(cluster: FakeCluster) -> None:
+    result = cluster.use(scenario="empty").run()
+    assert result.rc == 1
+    assert result.report["pods"]["ignite-1"]["metrics"] == "empty"
+
+
+def test_failing_scrape_tool_is_not_verified(cluster: FakeCluster) -> None:
+    result = cluster.fail("scrape-error:ignite-1").run()
+    assert result.rc == 1
+    assert result.report["pods"]["ignite-1"]["metrics"] == "unavailable"
+    assert "exited 1" in problems(result) and "connection reset by peer" in problems(result)
+
+
+def test_failing_kubectl_is_not_verified(cluster: FakeCluster) -> None:
+    result = cluster.fail("kubectl-error").run()
+    assert result.rc == 1
+    assert "listing pods failed" in problems(result)
+    assert cluster.scrapes() == []
+
+
+def test_unreadable_pod_json_is_not_verified(cluster: FakeCluster) -> None:
+    result = cluster.fail("kubectl-badjson").run()
+    assert result.rc == 1
+    assert "pod JSON that could not be read" in problems(result)
+
+
+def test_hung_scrape_is_cut_off_by_the_per_call_timeout(cluster: FakeCluster) -> None:
+    result = cluster.fail("scrape-hang:ignite-0").run("--call-timeout", "0.5")
+    assert result.rc == 1
+    assert "timed out after 0.5s" in problems(result)
+
+
+def test_not_verified_by_the_timeout_reports_the_last_of_several_attempts(
+    cluster: FakeCluster,
+) -> None:
+    result = cluster.use(scenario="no-traffic").run(timeout="0.5", interval="0.1")
+    assert result.rc == 1
+    assert result.report["attempts"] > 1
+    assert len(cluster.calls("kubectl")) == result.report["attempts"]
+    assert "attempt 2: not verified" in result.stderr
+
+
+def test_retries_until_traffic_shows_up(cluster: FakeCluster, tmp_path: Path) -> None:
+    metrics = tmp_path / "metrics"
+    shutil.copytree(SCENARIOS / "verified-2", metrics)
+    for pod in ("ignite-0", "ignite-1"):  # first scrape: no traffic yet
+        shutil.copy(SCENARIOS / "no-traffic" / f"{pod}.txt", metrics / f"{pod}.attempt1.txt")
+    result = cluster.use(scenario=metrics).run(timeout="5", interval="0.05")
+    assert result.rc == 0, problems(result)
+    assert result.report["attempts"] == 2
+
+
+# --- cannot run ---------------------------------------------------------------------------------
+
+
+def test_kubectl_missing_from_path_exits_2(cluster: FakeCluster) -> None:
+    cluster.remove_tool("kubectl")
+    result = cluster.run()
+    assert result.rc == 2
+    assert result.report["verified"] is False and result.report["status"] == "cannot-run"
+    assert "kubectl not found on PATH" in problems(result)
+
+
+def test_linkerd_missing_from_path_exits_2_and_suggests_the_kubectl_source(
+    cluster: FakeCluster,
+) -> None:
+    cluster.remove_tool("linkerd")
+    result = cluster.run()
+    assert result.rc == 2
+    assert "--metrics-source kubectl" in problems(result)
+
+
+def test_unreachable_cluster_on_the_first_call_exits_2(cluster: FakeCluster) -> None:
+    result = cluster.fail("kubectl-unreachable").run(timeout="5")
+    assert result.rc == 2
+    assert "cannot reach the cluster" in problems(result) and "--context" in problems(result)
+    assert len(cluster.calls("kubectl")) == 1  # no retry loop against a dead API server
+
+
+# --- how the tools are called -------------------------------------------------------------------
+
+
+def test_metrics_source_kubectl_reads_the_proxy_admin_port_through_the_api(
+    cluster: FakeCluster,
+) -> None:
+    result = cluster.run("--metrics-source", "kubectl")
+    assert result.rc == 0, problems(result)
+    assert cluster.calls("linkerd") == []
+    raw = sorted(c["argv"][-1] for c in cluster.scrapes())
+    assert raw == [
+        "/api/v1/namespaces/ignite/pods/ignite-0:4191/proxy/metrics",
+        "/api/v1/namespaces/ignite/pods/ignite-1:4191/proxy/metrics",
+    ]
+    assert all(c["argv"][:2] == ["get", "--raw"] for c in cluster.scrapes())
+
+
+def test_linkerd_source_scrapes_with_diagnostics_proxy_metrics(cluster: FakeCluster) -> None:
+    cluster.run()
+    argvs = sorted(c["argv"] for c in cluster.calls("linkerd"))
+    assert argvs == [
+        ["diagnostics", "proxy-metrics", "-n", "ignite", "po/ignite-0"],
+        ["diagnostics", "proxy-metrics", "-n", "ignite", "po/ignite-1"],
+    ]
+
+
+def test_context_and_kubeconfig_are_passed_to_both_tools(cluster: FakeCluster) -> None:
+    cluster.run("--context", "kind-mesh", "--kubeconfig", "/tmp/kc.yaml")
+    calls = cluster.calls()
+    assert {c["tool"] for c in calls} == {"kubectl", "linkerd"}
+    for call in calls:
+        argv = call["argv"]
+        assert argv[argv.index("--context") + 1] == "kind-mesh", argv
+        assert argv[argv.index("--kubeconfig") + 1] == "/tmp/kc.yaml", argv
+
+
+def test_pods_are_scraped_concurrently(cluster: FakeCluster) -> None:
+    cluster.use("pods-3.json", "verified-3").set("FAKE_MTLS_DELAY", "0.3")
+    result = cluster.run(replicas=3)
+    assert result.rc == 0, problems(result)
+    scrapes = cluster.scrapes()
+    assert len(scrapes) == 3
+    # Every scrape started before any other one ended: all three were in flight at once.
+    assert max(s["start"] for s in scrapes) < min(s["end"] for s in scrapes)
+
+
+# --- the command line as a user runs it ----------------------------------------------------------
+
+
+def _cli(cluster: FakeCluster, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **cluster.env, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "checks.mtls", *FakeCluster.argv(*extra)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_cli_prints_one_json_report_on_stdout_and_exits_0_when_verified(
+    cluster: FakeCluster,
+) -> None:
+    proc = _cli(cluster)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["verified"] is True
+    assert "checks.mtls: attempt 1: verified" in proc.stderr
+
+
+def test_cli_exits_1_with_a_json_report_when_not_verified(cluster: FakeCluster) -> None:
+    cluster.use(scenario="plaintext-47100")
+    proc = _cli(cluster)
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["verified"] is False
+
+
+def test_cli_exits_2_with_advice_when_the_cluster_is_unreachable(cluster: FakeCluster) -> None:
+    cluster.fail("kubectl-unreachable")
+    proc = _cli(cluster)
+    assert proc.returncode == 2
+    assert json.loads(proc.stdout)["verified"] is False
+    assert "cannot reach the cluster" in proc.stderr
+    assert "Traceback" not in proc.stderr
