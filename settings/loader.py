@@ -152,7 +152,8 @@ def _parse_value(key: str, raw: Any) -> Any:
 def validate_settings(raw: Mapping[str, Any], secret_keys: Iterable[str] = ()) -> Settings:
     """Validate raw stack config (keys without the `cachemesh:` prefix) into Settings."""
     secrets = set(secret_keys)
-    values = {k: _parse_value(k, v) for k, v in raw.items()}
+    # An empty string is how Pulumi.yaml's schema default spells "not set".
+    values = {k: _parse_value(k, v) for k, v in raw.items() if v != ""}
     try:
         settings = Settings.model_validate(values, by_alias=True)
     except ValidationError as exc:

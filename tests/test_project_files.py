@@ -1,0 +1,64 @@
+"""Pulumi.yaml and the dev stack file are what the program and Pulumi expect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from harness import PROJECT_ROOT, run_program
+
+from settings import validate_settings
+
+# Pulumi's project schema (sdk/go/common/workspace/project.json) types config as one of these.
+PULUMI_CONFIG_TYPES = {"string", "integer", "boolean", "array"}
+
+
+def _load(name: str) -> dict:
+    return yaml.safe_load((PROJECT_ROOT / name).read_text())
+
+
+def _dev_stack_config() -> dict:
+    config = _load("Pulumi.dev.yaml")["config"]
+    return {key.removeprefix("cachemesh:"): value for key, value in config.items()}
+
+
+def test_project_runs_python_with_pip_and_a_local_state_backend() -> None:
+    project = _load("Pulumi.yaml")
+    assert project["name"] == "cachemesh"
+    assert project["runtime"] == {
+        "name": "python",
+        "options": {"toolchain": "pip", "virtualenv": ".venv"},
+    }
+    assert project["backend"]["url"].startswith("file://")
+
+
+def test_project_config_schema_uses_only_types_pulumi_accepts_and_describes_each_key() -> None:
+    for key, declaration in _load("Pulumi.yaml")["config"].items():
+        assert declaration["type"] in PULUMI_CONFIG_TYPES, key
+        assert declaration.get("description"), key
+        # A secret key with a default is rejected by Pulumi >= 3.202 (pulumi/pulumi#21865).
+        assert not (declaration.get("secret") and "default" in declaration), key
+
+
+def test_every_project_config_key_is_a_settings_key() -> None:
+    for key, declaration in _load("Pulumi.yaml")["config"].items():
+        validate_settings({key: declaration.get("default", "")})
+
+
+def test_dev_stack_sets_caches_explicitly_to_the_guides_cluster() -> None:
+    settings = validate_settings(_dev_stack_config())
+    assert settings == validate_settings({})
+    assert "caches" in _dev_stack_config()
+
+
+def test_dev_stack_config_deploys_the_same_objects_as_the_default() -> None:
+    dev = run_program(_dev_stack_config()).kubernetes_objects()
+    assert dev == run_program().kubernetes_objects()
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (PROJECT_ROOT / ".ci" / "run").read_text()
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert "\nmake test\n" in ci
+    assert "make test" in readme
+    assert Path(PROJECT_ROOT / "Makefile").read_text().count("\ntest:") == 1
