@@ -1,25 +1,258 @@
-"""Settings of the mesh: `cachemesh:gatewayApi` and `cachemesh:linkerd`."""
+"""Settings of the mesh: `cachemesh:gatewayApi` and `cachemesh:linkerd`.
+
+Linkerd's Helm chart versions and the Gateway API release each needs are kept as data here
+(LINKERD_CHARTS); docs/linkerd.md explains where the pairing comes from.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
+from collections.abc import Callable, Collection
+from pathlib import Path
 
+from pydantic import Field, SecretStr, field_validator
+
+from components.linkerd_certs import (
+    CertificateProblem,
+    check_ca_certificate,
+    common_name,
+    issuer_name,
+    load_certificates,
+    load_private_key,
+    public_keys_match,
+    signed_by,
+    utc_now,
+)
 from settings.base import DnsSubdomain, SettingsModel
+
+LINKERD_HELM_REPO = "https://helm.linkerd.io/edge"
+GATEWAY_API_RELEASE_URL = (
+    "https://github.com/kubernetes-sigs/gateway-api/releases/download/{version}"
+    "/standard-install.yaml"
+)
+# Chart version (both linkerd-crds and linkerd-control-plane) -> Gateway API release it pins.
+# Source: linkerd/linkerd2 at each edge-YY.M.N tag (chart YYYY.M.N, bin/compute-edge-version):
+# testutil/test_helper.go GATEWAY_API_VERSION, and from edge-26.7.1 the version the CLI tells users
+# to install (pkg/healthcheck/healthcheck.go GatewayAPICRDsMissingError).
+LINKERD_CHARTS: dict[str, str] = {
+    **{v: "v1.2.0" for v in ("2026.1.1", "2026.1.2", "2026.1.3", "2026.1.4", "2026.2.1")},
+    **{v: "v1.2.0" for v in ("2026.3.1", "2026.3.2", "2026.3.3")},
+    **{v: "v1.2.0" for v in ("2026.4.1", "2026.4.2", "2026.4.3", "2026.4.4")},
+    **{v: "v1.2.1" for v in ("2026.5.1", "2026.5.2", "2026.5.3", "2026.5.4", "2026.5.5")},
+    **{v: "v1.2.1" for v in ("2026.6.1", "2026.6.2", "2026.6.3", "2026.7.1", "2026.7.2")},
+    "2026.8.1": "v1.2.1",
+    "2026.8.2": "v1.5.1",
+    "2026.8.3": "v1.5.1",
+}
+DEFAULT_LINKERD_VERSION = "2026.8.1"
+# Linkerd refuses older Gateway API CRDs: "please upgrade to Gateway API v1.1.1 or later"
+# (pkg/healthcheck/healthcheck.go CheckGatewayAPICRDs).
+MIN_GATEWAY_API = (1, 1, 1)
+
+_VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
+_CHART_VERSION = re.compile(r"^\d{4}\.\d{1,2}\.\d+$")
+
+
+def gateway_api_tuple(version: str) -> tuple[int, int, int]:
+    match = _VERSION.match(version)
+    if match is None:
+        raise ValueError(version)
+    major, minor, patch = (int(g) for g in match.groups())
+    return major, minor, patch
+
+
+def _is_url(value: str) -> bool:
+    return value.startswith(("https://", "http://"))
 
 
 class GatewayApiSettings(SettingsModel):
     install: bool = True
-    version: str = Field(default="v1.2.1", pattern=r"^v\d+\.\d+\.\d+$")
+    version: str = "v1.2.1"
     # A local file or URL of standard-install.yaml, for air-gapped clusters.
     manifest: str | None = None
 
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not _VERSION.match(value):
+            raise ValueError(
+                f"{value!r} is not a Gateway API release tag: write it as vMAJOR.MINOR.PATCH, "
+                "for example v1.2.1"
+            )
+        if gateway_api_tuple(value) < MIN_GATEWAY_API:
+            raise ValueError(
+                f"{value} is too old: Linkerd needs Gateway API v1.1.1 or later (use v1.2.1)"
+            )
+        return value
+
+    @field_validator("manifest")
+    @classmethod
+    def _manifest(cls, value: str | None) -> str | None:
+        if value is None or _is_url(value):
+            return value
+        if not Path(value).is_file():
+            raise ValueError(
+                f"{value!r} is neither an http(s) URL nor an existing file (relative paths are "
+                "read from the project directory); download standard-install.yaml there"
+            )
+        return value
+
+    @property
+    def source(self) -> str:
+        """Where the CRDs come from: the manifest, else the pinned release URL."""
+        return self.manifest or GATEWAY_API_RELEASE_URL.format(version=self.version)
+
 
 class CertificateSettings(SettingsModel):
-    validity_hours: int = Field(default=8760, ge=24)
+    # The identity issuer (and the webhook serving certificates): re-issued by `pulumi up` once
+    # fewer than earlyRenewalHours are left (see components/linkerd_identity.py).
+    validity_hours: int = Field(default=8760, ge=48)
     early_renewal_hours: int = Field(default=1440, ge=0)
+    # The trust anchor: long-lived, protected, never replaced without rotateTrustAnchor.
+    trust_anchor_validity_hours: int = Field(default=87600, ge=8760)
+
+
+def _pem_certificates(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        for cert in load_certificates(value):
+            check_ca_certificate(cert, utc_now())
+    except CertificateProblem as exc:
+        raise ValueError(str(exc)) from None
+    return value
 
 
 class LinkerdSettings(SettingsModel):
     enabled: bool = True
+    version: str = DEFAULT_LINKERD_VERSION
     trust_domain: DnsSubdomain = "cluster.local"
     certificates: CertificateSettings = CertificateSettings()
+    # Bring your own identity (all three or none); the key must be set with --secret.
+    trust_anchor_pem: str | None = None
+    issuer_cert_pem: str | None = None
+    issuer_key_pem: SecretStr | None = None
+    # The one way to let `pulumi up` replace the protected trust anchor.
+    rotate_trust_anchor: bool = False
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not _CHART_VERSION.match(value):
+            raise ValueError(
+                f"{value!r} is not a Linkerd edge Helm chart version: write YYYY.M.N, for "
+                f"example {DEFAULT_LINKERD_VERSION} (release edge-26.8.1)"
+            )
+        if value not in LINKERD_CHARTS:
+            raise ValueError(
+                f"{value} is not a chart version cachemesh knows the Gateway API pairing of "
+                f"(known: {', '.join(LINKERD_CHARTS)}); add it to LINKERD_CHARTS in "
+                "settings/linkerd.py with the Gateway API version its release notes name"
+            )
+        return value
+
+    @field_validator("trust_anchor_pem", "issuer_cert_pem")
+    @classmethod
+    def _certificate(cls, value: str | None) -> str | None:
+        return _pem_certificates(value)
+
+    @field_validator("issuer_key_pem")
+    @classmethod
+    def _key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                load_private_key(value.get_secret_value())
+            except CertificateProblem as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @property
+    def bring_your_own(self) -> bool:
+        return self.trust_anchor_pem is not None
+
+    @property
+    def gateway_api_version(self) -> str:
+        return LINKERD_CHARTS[self.version]
+
+
+def linkerd_problems(
+    linkerd: LinkerdSettings,
+    gateway_api: GatewayApiSettings,
+    secret_keys: Collection[str],
+    full_key: Callable[[tuple[str, ...]], str],
+) -> list[str]:
+    """Rules across `cachemesh:linkerd` and `cachemesh:gatewayApi` keys (each key is valid)."""
+    problems: list[str] = []
+    certs = linkerd.certificates
+
+    def key(*parts: str) -> str:
+        return full_key(("linkerd", *parts))
+
+    if certs.validity_hours - certs.early_renewal_hours < 24:
+        problems.append(
+            f"{key('certificates', 'earlyRenewalHours')}: must be at least 24 hours less than "
+            f"{key('certificates', 'validityHours')} ({certs.validity_hours}), or the issuer "
+            "would be re-issued on every run. Fix with: pulumi config set --path "
+            "'linkerd.certificates.earlyRenewalHours' 1440"
+        )
+    if not linkerd.enabled:
+        return problems
+
+    byo = {
+        "trustAnchorPem": linkerd.trust_anchor_pem,
+        "issuerCertPem": linkerd.issuer_cert_pem,
+        "issuerKeyPem": linkerd.issuer_key_pem,
+    }
+    given = [k for k, v in byo.items() if v is not None]
+    if given and len(given) != len(byo):
+        missing = [k for k in byo if k not in given]
+        problems.append(
+            f"{key(missing[0])}: bring-your-own identity needs trustAnchorPem, issuerCertPem and "
+            f"issuerKeyPem together; {', '.join(given)} set but {', '.join(missing)} not. "
+            "Set the rest (the key with --secret) or remove all three to let cachemesh make them"
+        )
+    elif given:
+        assert linkerd.trust_anchor_pem and linkerd.issuer_cert_pem and linkerd.issuer_key_pem
+        if "cachemesh:linkerd" not in secret_keys:
+            problems.append(
+                f"{key('issuerKeyPem')}: is stored in plain text in the stack file. Store it "
+                "encrypted with: pulumi config set --secret --path linkerd.issuerKeyPem "
+                "< issuer.key"
+            )
+        anchors = load_certificates(linkerd.trust_anchor_pem)
+        issuer = load_certificates(linkerd.issuer_cert_pem)[0]
+        expected = issuer_name(linkerd.trust_domain)
+        if not any(signed_by(issuer, anchor) for anchor in anchors):
+            problems.append(
+                f"{key('issuerCertPem')}: is not signed by the certificate in "
+                f"{key('trustAnchorPem')}; proxies would reject every identity it issues. "
+                "Supply the trust anchor that signed this issuer, or re-issue the issuer with it"
+            )
+        if common_name(issuer) != expected:
+            problems.append(
+                f"{key('issuerCertPem')}: its common name is {common_name(issuer)!r} but Linkerd's "
+                f"identity controller requires {expected!r} for trust domain "
+                f"{linkerd.trust_domain!r}. Re-issue it with that name"
+            )
+        if not public_keys_match(
+            issuer, load_private_key(linkerd.issuer_key_pem.get_secret_value())
+        ):
+            problems.append(
+                f"{key('issuerKeyPem')}: is not the private key of the certificate in "
+                f"{key('issuerCertPem')}. Set the matching key with: pulumi config set --secret "
+                "--path linkerd.issuerKeyPem < issuer.key"
+            )
+
+    if gateway_api.install and gateway_api.manifest is None:
+        wanted = linkerd.gateway_api_version
+        have = gateway_api_tuple(gateway_api.version)
+        # Older is refused; a newer patch of the same minor is fine; a newer minor is not
+        # (Linkerd needed code changes to support Gateway API 1.5).
+        if have < gateway_api_tuple(wanted) or have[:2] != gateway_api_tuple(wanted)[:2]:
+            problems.append(
+                f"{full_key(('gatewayApi', 'version'))}: {gateway_api.version} does not match "
+                f"{wanted}, the Gateway API release Linkerd chart {linkerd.version} is built and "
+                f"tested with. Fix with: pulumi config set --path gatewayApi.version {wanted} "
+                "(or pick the Linkerd version paired with yours in docs/linkerd.md)"
+            )
+    return problems

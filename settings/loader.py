@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from settings.base import CONFIG_NAMESPACE
+from settings.linkerd import linkerd_problems
 from settings.model import Settings
 
 # Keys that hold a secret: their values must never appear in messages and must be set with --secret.
@@ -133,6 +134,7 @@ def _cross_checks(settings: Settings, secret_keys: set[str]) -> list[str]:
                 "GridGain sent you: pulumi config set --secret gridgainLicense "
                 "< gridgain-license.xml"
             )
+    problems += linkerd_problems(settings.linkerd, settings.gateway_api, secret_keys, full_key)
     return problems
 
 
