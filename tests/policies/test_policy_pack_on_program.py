@@ -1,0 +1,122 @@
+"""The whole pack over every resource the real program registers (mock engine, tests/harness.py),
+for Ignite 2 and GridGain 8: clean as generated, and one mandatory violation per planted mistake."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from cachemesh_policy.evaluate import Violation, evaluate, make_resource
+from policy_helpers import OPAQUE, REFERENCE
+from pulumi_policy import PolicyResource
+
+from tests.harness import ProgramRun, run_program
+
+STATEFULSET = "kubernetes:apps/v1:StatefulSet"
+INJECT = "linkerd.io/inject"
+CONFIGS: dict[str, tuple[dict[str, Any], dict[str, str] | None]] = {
+    "ignite2": ({}, None),
+    "gridgain8": (
+        {"caches": [{"name": "ignite", "product": "gridgain8"}]},
+        {"gridgainLicense": (REFERENCE / "gridgain-license.xml").read_text()},
+    ),
+}
+_RUNS: dict[str, ProgramRun] = {}
+
+
+def program(product: str) -> ProgramRun:
+    if product not in _RUNS:
+        config, secrets = CONFIGS[product]
+        _RUNS[product] = run_program(config, secrets=secrets)
+    return _RUNS[product]
+
+
+def policy_resources(
+    run: ProgramRun, mutate: Callable[[str, dict[str, Any]], None] | None = None
+) -> list[PolicyResource]:
+    """The run's resources as the engine hands them to stack policies (parents, dependencies)."""
+    by_urn: dict[str, PolicyResource] = {}
+    for record in run.resources:
+        inputs = copy.deepcopy(record.inputs)
+        if mutate is not None:
+            mutate(record.type, inputs)
+        by_urn[record.urn] = make_resource(record.type, inputs, record.name, record.urn)
+    for record in run.resources:
+        resource = by_urn[record.urn]
+        resource.parent = by_urn.get(record.parent)
+        resource.dependencies = [by_urn[d] for d in record.dependencies if d in by_urn]
+    return list(by_urn.values())
+
+
+def has_control_plane(run: ProgramRun) -> bool:
+    return any(
+        r.type in ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart")
+        and str(r.inputs.get("chart", "")).endswith("linkerd-control-plane")
+        for r in run.resources
+    )
+
+
+def expected_baseline(run: ProgramRun) -> list[str]:
+    """Until the program installs Linkerd itself (issue 4), the ordering rule says so, advisory."""
+    return [] if has_control_plane(run) else ["linkerd-control-plane-first"]
+
+
+def mandatory(found: list[Violation]) -> list[str]:
+    return sorted(v.policy for v in found if v.level == "mandatory")
+
+
+def template_annotations(inputs: dict[str, Any]) -> dict[str, Any]:
+    return inputs["spec"]["template"]["metadata"]["annotations"]
+
+
+def drop_opaque(rtype: str, inputs: dict[str, Any]) -> None:
+    if rtype == STATEFULSET:
+        del template_annotations(inputs)[OPAQUE]
+
+
+def drop_a_port(rtype: str, inputs: dict[str, Any]) -> None:
+    if rtype == STATEFULSET:
+        template_annotations(inputs)[OPAQUE] = "10800,47100"
+
+
+def move_inject_to_statefulset(rtype: str, inputs: dict[str, Any]) -> None:
+    if rtype == STATEFULSET:
+        value = template_annotations(inputs).pop(INJECT)
+        inputs["metadata"].setdefault("annotations", {})[INJECT] = value
+
+
+def skip_a_cache_port(rtype: str, inputs: dict[str, Any]) -> None:
+    if rtype == STATEFULSET:
+        template_annotations(inputs)["config.linkerd.io/skip-inbound-ports"] = "47100"
+
+
+products = pytest.mark.parametrize("product", list(CONFIGS))
+
+
+@products
+def test_pack_finds_nothing_wrong_with_the_program(product: str) -> None:
+    run = program(product)
+    found = evaluate(policy_resources(run))
+    assert sorted(v.policy for v in found) == expected_baseline(run), [v.message for v in found]
+
+
+@products
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (drop_opaque, "opaque-ports"),
+        (drop_a_port, "opaque-ports"),
+        (move_inject_to_statefulset, "inject-on-pod-template"),
+        (skip_a_cache_port, "no-port-skipping"),
+    ],
+    ids=["opaque-ports-removed", "port-dropped", "inject-on-statefulset", "skip-port"],
+)
+def test_each_planted_mistake_gives_its_mandatory_violation(
+    product: str, mutate: Callable[[str, dict[str, Any]], None], expected: str
+) -> None:
+    found = evaluate(policy_resources(program(product), mutate))
+    assert mandatory(found) == [expected], [v.message for v in found]
+    [violation] = [v for v in found if v.policy == expected]
+    assert "StatefulSet ignite/ignite" in violation.message
