@@ -18,6 +18,8 @@ class CachePort:
     # Linkerd's HTTP detection stalls on server-first (or preamble-less binary) protocols; these
     # ports must be opaque so the proxy skips detection and still applies mTLS.
     server_first: bool
+    # Carries traffic between cache nodes (not only from clients): what the mTLS check proves.
+    inter_node: bool
     # Name on the headless Service; None keeps the port off the Service (the guide's choice).
     service_port_name: str | None
     purpose: str
@@ -61,6 +63,10 @@ class Product:
         return tuple(p.number for p in self.ports if p.server_first)
 
     @property
+    def inter_node_ports(self) -> tuple[int, ...]:
+        return tuple(p.number for p in self.ports if p.inter_node)
+
+    @property
     def opaque_ports_annotation(self) -> str:
         """The value of `config.linkerd.io/opaque-ports`, e.g. "10800,47100,47500"."""
         return ",".join(str(n) for n in sorted(self.server_first_ports))
@@ -73,11 +79,11 @@ class ProductKey(StrEnum):
 
 # Port order follows the guide's container spec.
 CACHE_PORTS: tuple[CachePort, ...] = (
-    CachePort(10800, True, "tcp-thinclient", "thin client / JDBC / ODBC"),
-    CachePort(11211, False, None, "binary REST / control.sh (Linkerd handles it natively)"),
-    CachePort(47100, True, "tcp-communication", "communication SPI (server speaks first)"),
-    CachePort(47500, True, "tcp-discovery", "discovery SPI (binary preamble)"),
-    CachePort(8080, False, None, "HTTP REST (ignite-rest-http); Linkerd detects HTTP"),
+    CachePort(10800, True, False, "tcp-thinclient", "thin client / JDBC / ODBC"),
+    CachePort(11211, False, False, None, "binary REST / control.sh (Linkerd handles it natively)"),
+    CachePort(47100, True, True, "tcp-communication", "communication SPI (server speaks first)"),
+    CachePort(47500, True, True, "tcp-discovery", "discovery SPI (binary preamble)"),
+    CachePort(8080, False, False, None, "HTTP REST (ignite-rest-http); Linkerd detects HTTP"),
 )
 
 GRIDGAIN_LICENSE = LicenseSpec(

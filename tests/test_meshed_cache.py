@@ -92,7 +92,7 @@ def test_pod_template_carries_inject_and_opaque_ports_for_the_server_first_ports
 def test_opaque_ports_are_derived_from_the_products_server_first_ports(monkeypatch) -> None:
     from settings import products
 
-    port = products.CachePort(47200, True, "tcp-extra", "a test-only server-first port")
+    port = products.CachePort(47200, True, False, "tcp-extra", "a test-only server-first port")
     ignite = products.PRODUCTS[products.ProductKey.IGNITE2]
     patched = products.Product(**{**ignite.__dict__, "ports": (*ignite.ports, port)})
     monkeypatch.setitem(products.PRODUCTS, products.ProductKey.IGNITE2, patched)

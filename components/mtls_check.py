@@ -1,0 +1,108 @@
+"""MtlsCheck: after a MeshedCache is ready, prove its inter-node traffic is Linkerd mTLS.
+
+Wraps a pulumi-command local `Command` that runs `python -m checks.mtls` (see checks/) and turns
+its JSON report into outputs. The command re-runs whenever its arguments change or the cache's
+pod template changes (a trigger), i.e. whenever the pods were replaced and what was proven
+about them may no longer hold.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_command as command
+from pydantic import ValidationError
+
+from checks.mtls_report import Report
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class MtlsCheckArgs:
+    namespace: str
+    statefulset: str
+    replicas: int
+    ports: tuple[int, ...]
+    identity: str
+    timeout_seconds: int
+    interval_seconds: int
+    enforce: bool
+    metrics_source: str
+    # Changes whenever the pods are replaced (MeshedCache.pod_template_fingerprint).
+    pod_template_fingerprint: str
+    kube_context: str | None = None
+    kubeconfig: str | None = None
+
+
+def check_command(args: MtlsCheckArgs) -> str:
+    argv = [
+        # This program's own interpreter: the venv that has the check's dependencies. An
+        # absolute path, so a checkout elsewhere re-runs the check once (harmless), and the
+        # same machine never sees a diff.
+        sys.executable,
+        "-m",
+        "checks.mtls",
+        "--namespace", args.namespace,
+        "--statefulset", args.statefulset,
+        "--replicas", str(args.replicas),
+        "--ports", ",".join(str(p) for p in args.ports),
+        "--identity", args.identity,
+        "--timeout", str(args.timeout_seconds),
+        "--interval", str(args.interval_seconds),
+        "--metrics-source", args.metrics_source,
+    ]  # fmt: skip
+    if args.kube_context:
+        argv += ["--context", args.kube_context]
+    if args.kubeconfig:
+        argv += ["--kubeconfig", args.kubeconfig]
+    line = shlex.join(argv)
+    # Enforced: a non-zero exit fails the Command, so `pulumi up` fails with the check's reasons
+    # and the next `up` checks again. Not enforced: the report (verified: false) is the result.
+    return line if args.enforce else f"{line} || true"
+
+
+def not_checked(status: str, reason: str) -> dict[str, Any]:
+    """The report of a cache that was not (or not yet) checked: never verified."""
+    return {"verified": False, "status": status, "reasons": [reason]}
+
+
+def parse_check_output(stdout: str | None) -> dict[str, Any]:
+    """The check's JSON report as a plain dict; anything else is "not verified", with the reason.
+
+    Only a report that parses as a complete check report and says `verified: true` counts.
+    """
+    if not stdout or not stdout.strip():
+        return not_checked("no-report", "the mTLS check printed no report")
+    try:
+        report = Report.model_validate_json(stdout.strip().splitlines()[-1])
+    except (ValidationError, ValueError) as error:
+        summary = str(error).splitlines()[0]
+        return not_checked("no-report", f"the mTLS check's output is not a report: {summary}")
+    return report.model_dump(mode="json", by_alias=True)
+
+
+class MtlsCheck(pulumi.ComponentResource):
+    report: pulumi.Output[dict[str, Any]]
+    verified: pulumi.Output[bool]
+
+    def __init__(
+        self, name: str, args: MtlsCheckArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("cachemesh:index:MtlsCheck", name, None, opts)
+        run = command.local.Command(
+            f"{name}-mtls-check",
+            create=check_command(args),
+            triggers=[args.pod_template_fingerprint],
+            # Run from the project so `-m checks.mtls` resolves whatever the CLI's directory.
+            dir=str(PROJECT_ROOT),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.report = run.stdout.apply(parse_check_output)
+        self.verified = self.report.apply(lambda r: r.get("verified") is True)
+        self.register_outputs({"report": self.report, "verified": self.verified})
