@@ -126,6 +126,17 @@ class ProgramRun:
             if r.custom and r.type.startswith("kubernetes:") and "kind" in r.inputs
         ]
 
+    def kubernetes_objects_under(self, *component_types: str) -> list[dict[str, Any]]:
+        """Kubernetes objects whose enclosing components include one of these types."""
+        return [
+            r.kubernetes_object
+            for r in self.resources
+            if r.custom
+            and r.type.startswith("kubernetes:")
+            and "kind" in r.inputs
+            and any(a.type in component_types for a in self.ancestors(r))
+        ]
+
     def ancestors(self, resource: Registered) -> list[Registered]:
         chain, urn = [], resource.parent
         while urn and not _is_stack(urn):

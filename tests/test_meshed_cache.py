@@ -15,6 +15,12 @@ from settings import CacheSettings
 LICENSE_XML = (FIXTURES / "gridgain-license.xml").read_text()
 GRIDGAIN = {"caches": [{"name": "ignite", "product": "gridgain8"}]}
 STS = "kubernetes:apps/v1:StatefulSet"
+CACHE_COMPONENTS = ("cachemesh:index:MeshedCache", "cachemesh:index:CacheNamespace")
+
+
+def _cache_objects(run: ProgramRun) -> list[dict]:
+    """What the cache components register (the mesh's own objects are tested elsewhere)."""
+    return run.kubernetes_objects_under(*CACHE_COMPONENTS)
 
 
 def _registered(run: ProgramRun, ref: dict) -> dict:
@@ -22,7 +28,7 @@ def _registered(run: ProgramRun, ref: dict) -> dict:
     namespace = ref["metadata"].get("namespace")
     found = [
         o
-        for o in run.kubernetes_objects()
+        for o in _cache_objects(run)
         if o["kind"] == ref["kind"]
         and o["metadata"]["name"] == name
         and o["metadata"].get("namespace") == namespace
@@ -55,7 +61,7 @@ def test_gridgain8_stack_has_every_field_of_the_guides_gridgain8_manifests(refer
 
 
 def test_default_stack_registers_only_the_guides_objects_plus_a_service_account() -> None:
-    kinds = sorted((o["kind"], o["metadata"]["name"]) for o in run_program().kubernetes_objects())
+    kinds = sorted((o["kind"], o["metadata"]["name"]) for o in _cache_objects(run_program()))
     assert kinds == [
         ("ConfigMap", "ignite-config"),
         ("Namespace", "ignite"),
@@ -67,7 +73,7 @@ def test_default_stack_registers_only_the_guides_objects_plus_a_service_account(
 
 def test_kubernetes_names_follow_the_cache_name_and_are_never_auto_suffixed() -> None:
     run = run_program({"caches": [{"name": "orders", "namespace": "shop"}]})
-    names = {(o["kind"], o["metadata"]["name"]) for o in run.kubernetes_objects()}
+    names = {(o["kind"], o["metadata"]["name"]) for o in _cache_objects(run)}
     assert {
         ("ConfigMap", "orders-config"),
         ("Service", "orders-headless"),
@@ -119,7 +125,7 @@ def test_gridgain8_mounts_the_licence_secret_where_the_plugin_xml_points() -> No
 
 def test_ignite2_has_no_licence_secret_and_no_plugin_configuration() -> None:
     run = run_program()
-    assert run.of_type("kubernetes:core/v1:Secret") == []
+    assert [o for o in _cache_objects(run) if o["kind"] == "Secret"] == []
     xml = run.one("kubernetes:core/v1:ConfigMap", "ignite/ignite-config").inputs["data"]
     assert "pluginConfigurations" not in xml["ignite-config.xml"]
 
@@ -129,13 +135,15 @@ def test_two_gridgain8_caches_in_one_namespace_share_one_licence_secret() -> Non
         "caches": [{"name": "a", "product": "gridgain8"}, {"name": "b", "product": "gridgain8"}]
     }
     run = run_program(config, secrets={"gridgainLicense": LICENSE_XML})
-    assert [r.name for r in run.of_type("kubernetes:core/v1:Secret")] == ["ignite/gridgain-license"]
+    secrets = [o["metadata"]["name"] for o in _cache_objects(run) if o["kind"] == "Secret"]
+    assert secrets == ["gridgain-license"]
 
 
 def test_one_namespace_object_per_distinct_namespace() -> None:
     config = {"caches": [{"name": "a"}, {"name": "b", "namespace": "other"}, {"name": "c"}]}
-    namespaces = run_program(config).of_type("kubernetes:core/v1:Namespace")
-    assert sorted(r.inputs["metadata"]["name"] for r in namespaces) == ["ignite", "other"]
+    objects = _cache_objects(run_program(config))
+    namespaces = [o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"]
+    assert sorted(namespaces) == ["ignite", "other"]
 
 
 def test_cache_settings_become_replicas_image_resources_and_cache_beans() -> None:
