@@ -8,6 +8,8 @@ from __future__ import annotations
 import pulumi
 
 from components.cache_namespace import CacheNamespace, CacheNamespaceArgs
+from components.gateway_api import GatewayApiCrds, GatewayApiCrdsArgs
+from components.linkerd import LinkerdControlPlane, LinkerdControlPlaneArgs
 from components.meshed_cache import MeshedCache, MeshedCacheArgs
 from settings import SettingsError, load_settings
 from settings.outputs import cache_output_keys
@@ -24,6 +26,27 @@ if not meshed:
         "cachemesh:linkerd.enabled is false: the caches are deployed WITHOUT Linkerd, so traffic "
         "between cache nodes is plain TCP, unencrypted and unauthenticated."
     )
+
+# Gateway API CRDs -> Linkerd CRDs -> control plane -> every cache (docs/linkerd.md).
+mesh: list[pulumi.Resource] = []
+control_plane: LinkerdControlPlane | None = None
+if meshed:
+    gateway_api = (
+        GatewayApiCrds(
+            "gateway-api",
+            GatewayApiCrdsArgs(
+                version=settings.gateway_api.version, source=settings.gateway_api.source
+            ),
+        )
+        if settings.gateway_api.install
+        else None
+    )
+    control_plane = LinkerdControlPlane(
+        "linkerd",
+        LinkerdControlPlaneArgs(settings=settings.linkerd),
+        opts=pulumi.ResourceOptions(depends_on=[gateway_api] if gateway_api else None),
+    )
+    mesh.append(control_plane)
 
 license_xml = (
     pulumi.Output.secret(settings.gridgain_license.get_secret_value())
@@ -49,7 +72,7 @@ for key, cache in zip(cache_output_keys(settings.caches), settings.caches, stric
     caches[key] = MeshedCache(
         f"{cache.namespace}/{cache.name}",
         MeshedCacheArgs(cache=cache, meshed=meshed, trust_domain=settings.linkerd.trust_domain),
-        opts=pulumi.ResourceOptions(depends_on=[namespaces[cache.namespace]]),
+        opts=pulumi.ResourceOptions(depends_on=[namespaces[cache.namespace], *mesh]),
     )
 
 pulumi.export(
@@ -68,3 +91,7 @@ pulumi.export(
         for (key, component), cache in zip(caches.items(), settings.caches, strict=True)
     },
 )
+
+if control_plane is not None:
+    pulumi.export("linkerdIdentity", control_plane.identity)
+    pulumi.export("linkerdHealthy", control_plane.health)

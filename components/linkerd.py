@@ -1,0 +1,228 @@
+"""LinkerdControlPlane: the guide's `linkerd install --crds` and `linkerd install`, as Helm releases.
+
+Children, in order: the `linkerd` Namespace (labelled as `linkerd install` labels it), the identity
+certificates (components/linkerd_identity.py) and the webhook serving Secrets, the `linkerd-crds`
+release (with `installGatewayAPI: false`: GatewayApiCrds owns those CRDs), then the
+`linkerd-control-plane` release, which waits until every control-plane object is ready.
+
+Both charts are `helm.v3.Release`s (see docs/linkerd.md for why not `helm.v4.Chart`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import linkerd_certs
+from components.linkerd_identity import (
+    Identity,
+    generated_identity,
+    renewal_generation,
+    webhook_serving_cert,
+)
+from settings.linkerd import LINKERD_HELM_REPO, LinkerdSettings
+
+NAMESPACE = "linkerd"
+CRDS_CHART = "linkerd-crds"
+CONTROL_PLANE_CHART = "linkerd-control-plane"
+# Seconds Helm waits for the control plane to become ready (per install/upgrade).
+READY_TIMEOUT_SECONDS = 600
+# values key -> (Service the webhook serves, Secret the chart mounts when externalSecret is true),
+# from charts/linkerd-control-plane/templates/{proxy-injector,destination}-rbac.yaml.
+WEBHOOKS: dict[str, tuple[str, str]] = {
+    "proxyInjector": ("linkerd-proxy-injector", "linkerd-proxy-injector-k8s-tls"),
+    "profileValidator": ("linkerd-sp-validator", "linkerd-sp-validator-k8s-tls"),
+    "policyValidator": ("linkerd-policy-validator", "linkerd-policy-validator-k8s-tls"),
+}
+
+
+def namespace_metadata(name: str = NAMESPACE) -> dict[str, Any]:
+    """What `linkerd install` puts on its namespace (templates/namespace.yaml): the injector and
+    validators skip it, and linkerd-init needs privileged pod security without the CNI plugin."""
+    return {
+        "name": name,
+        "labels": {
+            "linkerd.io/is-control-plane": "true",
+            "config.linkerd.io/admission-webhooks": "disabled",
+            "linkerd.io/control-plane-ns": name,
+            "pod-security.kubernetes.io/enforce": "privileged",
+            "app.kubernetes.io/part-of": "cachemesh",
+        },
+        "annotations": {"linkerd.io/inject": "disabled"},
+    }
+
+
+def crds_values() -> dict[str, Any]:
+    return {"installGatewayAPI": False}
+
+
+def control_plane_values(
+    trust_domain: str,
+    identity: Identity,
+    webhook_ca_bundles: dict[str, pulumi.Input[str]],
+) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "identityTrustDomain": trust_domain,
+        "identityTrustAnchorsPEM": identity.trust_anchor_pem,
+        "identity": {
+            "issuer": {
+                "scheme": "linkerd.io/tls",
+                "tls": {
+                    "crtPEM": identity.issuer_cert_pem,
+                    "keyPEM": pulumi.Output.secret(identity.issuer_key_pem),
+                },
+            }
+        },
+    }
+    for key, bundle in webhook_ca_bundles.items():
+        values[key] = {"externalSecret": True, "caBundle": bundle}
+    return values
+
+
+@dataclass(frozen=True)
+class LinkerdControlPlaneArgs:
+    settings: LinkerdSettings
+
+
+class LinkerdControlPlane(pulumi.ComponentResource):
+    namespace: pulumi.Output[str]
+    identity: pulumi.Output[dict[str, Any]]
+    health: pulumi.Output[dict[str, bool]]
+
+    def __init__(
+        self, name: str, args: LinkerdControlPlaneArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("cachemesh:index:LinkerdControlPlane", name, None, opts)
+        cfg = args.settings
+        certs = cfg.certificates
+        child = pulumi.ResourceOptions(parent=self)
+        generation = renewal_generation(
+            linkerd_certs.utc_now(), certs.validity_hours, certs.early_renewal_hours
+        )
+
+        namespace = k8s.core.v1.Namespace(NAMESPACE, metadata=namespace_metadata(), opts=child)
+        self.namespace = namespace.metadata.name
+        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+
+        if cfg.bring_your_own:
+            assert cfg.trust_anchor_pem and cfg.issuer_cert_pem and cfg.issuer_key_pem
+            identity = Identity(
+                trust_anchor_pem=pulumi.Output.from_input(cfg.trust_anchor_pem),
+                issuer_cert_pem=pulumi.Output.from_input(cfg.issuer_cert_pem),
+                issuer_key_pem=pulumi.Output.secret(cfg.issuer_key_pem.get_secret_value()),
+                resources=[],
+            )
+        else:
+            if cfg.rotate_trust_anchor:
+                pulumi.log.warn(
+                    "cachemesh:linkerd.rotateTrustAnchor is true: the Linkerd trust anchor is NOT "
+                    "protected, so this update may replace it. Every meshed pod keeps the old "
+                    "anchor until it restarts, and meshed traffic fails until then. Follow "
+                    "docs/linkerd.md 'Rotating the trust anchor', then set it back to false.",
+                    resource=self,
+                )
+            identity = generated_identity(
+                trust_domain=cfg.trust_domain,
+                anchor_validity_hours=certs.trust_anchor_validity_hours,
+                validity_hours=certs.validity_hours,
+                early_renewal_hours=certs.early_renewal_hours,
+                generation=generation,
+                protect_anchor=not cfg.rotate_trust_anchor,
+                parent=self,
+            )
+
+        bundles: dict[str, pulumi.Input[str]] = {}
+        secrets: list[k8s.core.v1.Secret] = []
+        for key, (service, secret_name) in WEBHOOKS.items():
+            serving = webhook_serving_cert(
+                service=service,
+                namespace=NAMESPACE,
+                validity_hours=certs.validity_hours,
+                early_renewal_hours=certs.early_renewal_hours,
+                generation=generation,
+                parent=self,
+            )
+            bundles[key] = serving.cert_pem
+            secrets.append(
+                k8s.core.v1.Secret(
+                    f"{NAMESPACE}/{secret_name}",
+                    metadata={
+                        "name": secret_name,
+                        "namespace": NAMESPACE,
+                        "labels": {
+                            "linkerd.io/control-plane-component": service.removeprefix("linkerd-"),
+                            "linkerd.io/control-plane-ns": NAMESPACE,
+                        },
+                    },
+                    type="kubernetes.io/tls",
+                    string_data={
+                        "tls.crt": serving.cert_pem,
+                        "tls.key": pulumi.Output.secret(serving.key_pem),
+                    },
+                    opts=in_namespace,
+                )
+            )
+
+        repo = {"repo": LINKERD_HELM_REPO}
+        crds = k8s.helm.v3.Release(
+            CRDS_CHART,
+            name=CRDS_CHART,
+            chart=CRDS_CHART,
+            version=cfg.version,
+            repository_opts=repo,
+            namespace=NAMESPACE,
+            values=crds_values(),
+            timeout=READY_TIMEOUT_SECONDS,
+            opts=in_namespace,
+        )
+        self.control_plane = k8s.helm.v3.Release(
+            CONTROL_PLANE_CHART,
+            name=CONTROL_PLANE_CHART,
+            chart=CONTROL_PLANE_CHART,
+            version=cfg.version,
+            repository_opts=repo,
+            namespace=NAMESPACE,
+            values=control_plane_values(cfg.trust_domain, identity, bundles),
+            # Wait until every Deployment (identity, destination, proxy injector) is ready, so
+            # no cache pod is admitted before the injector can mesh it.
+            skip_await=False,
+            timeout=READY_TIMEOUT_SECONDS,
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[namespace, crds, *secrets, *identity.resources]
+            ),
+        )
+
+        report = pulumi.Output.all(identity.trust_anchor_pem, identity.issuer_cert_pem).apply(
+            lambda pems: self._report(pems[0], pems[1])
+        )
+        self.identity = report.apply(
+            lambda r: {
+                "trustDomain": cfg.trust_domain,
+                "source": "bring-your-own" if cfg.bring_your_own else "pulumi-tls",
+                "issuerGeneration": None if cfg.bring_your_own else generation,
+                **(r.as_output() if r else {"trustAnchor": None, "issuer": None}),
+            }
+        )
+        # Without certificates to read (none issued yet) nothing is claimed healthy.
+        self.health = report.apply(lambda r: r.health_output() if r else {"healthy": False})
+        self.register_outputs(
+            {
+                "namespace": self.namespace,
+                "chartVersion": cfg.version,
+                "identity": self.identity,
+                "health": self.health,
+            }
+        )
+
+    def _report(
+        self, anchor_pem: str | None, issuer_pem: str | None
+    ) -> linkerd_certs.IdentityReport | None:
+        if not anchor_pem or not issuer_pem:
+            return None
+        report = linkerd_certs.identity_report(anchor_pem, issuer_pem, linkerd_certs.utc_now())
+        for message in report.warnings():
+            pulumi.log.warn(message, resource=self)
+        return report
