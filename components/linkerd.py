@@ -1,4 +1,4 @@
-"""LinkerdControlPlane: the guide's `linkerd install --crds` and `linkerd install`, as Helm releases.
+"""LinkerdControlPlane: the guide's `linkerd install --crds` and `linkerd install`, as Helm charts.
 
 Children, in order: the `linkerd` Namespace (labelled as `linkerd install` labels it), the identity
 certificates (components/linkerd_identity.py) and the webhook serving Secrets, the `linkerd-crds`

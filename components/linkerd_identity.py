@@ -1,4 +1,4 @@
-"""Linkerd's identity and webhook certificates, made with pulumi-tls (a helper of LinkerdControlPlane).
+"""Linkerd's identity and webhook certificates, made with pulumi-tls (LinkerdControlPlane's helper).
 
 Renewal. pulumi-tls never re-issues a certificate by itself, `early_renewal_hours` or not
 (pulumi/pulumi-tls#39). So the certificates that must be renewed (the identity issuer and the
