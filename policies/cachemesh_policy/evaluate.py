@@ -65,15 +65,19 @@ def make_resource(
     )
 
 
-def level_of(policy: Policy, config: PackConfig | None) -> EnforcementLevel:
-    override = (config or {}).get(policy.name, {}).get("enforcementLevel")
-    if override is not None:
-        return EnforcementLevel(override)
+def level_of(policy: Policy, config: Mapping[str, Any] | None) -> EnforcementLevel:
+    """The policy's own entry wins, then the CLI's ``"all"`` entry, then its default."""
+    for key in (policy.name, "all"):
+        entry = (config or {}).get(key)
+        override = entry.get("enforcementLevel") if isinstance(entry, Mapping) else entry
+        if override is not None:
+            return EnforcementLevel(override)
     return policy.enforcement_level or PACK_ENFORCEMENT_LEVEL
 
 
 def _policy_config(policy: Policy, config: PackConfig | None) -> dict[str, Any]:
-    values = dict((config or {}).get(policy.name, {}))
+    entry = (config or {}).get(policy.name)
+    values = dict(entry) if isinstance(entry, Mapping) else {}
     values.pop("enforcementLevel", None)
     return values
 
