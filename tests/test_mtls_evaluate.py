@@ -159,3 +159,50 @@ def test_strict_authorization_mode_is_refused_until_implemented() -> None:
             identity=IDENTITY,
             expected_server_names=("ignite-cache",),
         )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<html><body>502 Bad Gateway</body></html>\n",
+        "Error: pod ignite-1 is not running\n",
+        "\x00\x17\x03binary",
+    ],
+    ids=["html", "error-message", "binary"],
+)
+def test_non_prometheus_text_is_unparseable(text: str) -> None:
+    metrics = verified_metrics()
+    metrics["ignite-1"] = text
+    report = evaluate(EXP, PODS, metrics)
+    assert not report.verified and report.pods["ignite-1"].metrics == "unparseable"
+
+
+def test_truncated_line_in_a_family_the_check_does_not_read_is_unparseable() -> None:
+    metrics = verified_metrics()
+    metrics["ignite-1"] = str(metrics["ignite-1"]) + 'tcp_read_bytes_total{direction="in'
+    report = evaluate(EXP, PODS, metrics)
+    assert report.pods["ignite-1"].metrics == "unparseable"
+
+
+def test_label_with_a_space_cut_short_is_unparseable() -> None:
+    metrics = verified_metrics()
+    metrics["ignite-1"] = str(metrics["ignite-1"]) + 'proxy_build_info{version="a 1\n'
+    report = evaluate(EXP, PODS, metrics)
+    assert report.pods["ignite-1"].metrics == "unparseable"
+
+
+def test_garbled_tcp_open_line_is_unparseable() -> None:
+    metrics = verified_metrics()
+    text = str(metrics["ignite-1"])
+    start = text.index("tcp_open_total{")
+    metrics["ignite-1"] = text[:start] + text[start:].replace('tls="true",', 'tls="true,', 1)
+    report = evaluate(EXP, PODS, metrics)
+    assert report.pods["ignite-1"].metrics == "unparseable"
+
+
+def test_garbled_line_in_another_family_is_unparseable() -> None:
+    metrics = verified_metrics()
+    text = str(metrics["ignite-1"])
+    metrics["ignite-1"] = text.replace('tls="true",client_id', 'tls="true,client_id', 1)
+    assert metrics["ignite-1"].index('tls="true,') < text.index("tcp_open_total{")
+    assert evaluate(EXP, PODS, metrics).pods["ignite-1"].metrics == "unparseable"
