@@ -50,19 +50,6 @@ def policy_resources(
     return list(by_urn.values())
 
 
-def has_control_plane(run: ProgramRun) -> bool:
-    return any(
-        r.type in ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart")
-        and str(r.inputs.get("chart", "")).endswith("linkerd-control-plane")
-        for r in run.resources
-    )
-
-
-def expected_baseline(run: ProgramRun) -> list[str]:
-    """Until the program installs Linkerd itself (issue 4), the ordering rule says so, advisory."""
-    return [] if has_control_plane(run) else ["linkerd-control-plane-first"]
-
-
 def mandatory(found: list[Violation]) -> list[str]:
     return sorted(v.policy for v in found if v.level == "mandatory")
 
@@ -99,7 +86,20 @@ products = pytest.mark.parametrize("product", list(CONFIGS))
 def test_pack_finds_nothing_wrong_with_the_program(product: str) -> None:
     run = program(product)
     found = evaluate(policy_resources(run))
-    assert sorted(v.policy for v in found) == expected_baseline(run), [v.message for v in found]
+    assert found == [], [v.message for v in found]
+
+
+@products
+def test_cache_not_ordered_after_linkerd_gets_the_ordering_advisory(product: str) -> None:
+    resources = policy_resources(program(product))
+    [sts] = [r for r in resources if r.resource_type == STATEFULSET]
+    node: PolicyResource | None = sts
+    while node is not None:  # forget every depends_on of the StatefulSet and its components
+        node.dependencies = []
+        node = node.parent
+    found = evaluate(resources)
+    assert [(v.policy, v.level) for v in found] == [("linkerd-control-plane-first", "advisory")]
+    assert "does not depend on the Linkerd control plane" in found[0].message
 
 
 @products
