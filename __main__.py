@@ -11,6 +11,7 @@ from components.cache_namespace import CacheNamespace, CacheNamespaceArgs
 from components.gateway_api import GatewayApiCrds, GatewayApiCrdsArgs
 from components.linkerd import LinkerdControlPlane, LinkerdControlPlaneArgs
 from components.meshed_cache import MeshedCache, MeshedCacheArgs
+from components.mtls_check import MtlsCheck, MtlsCheckArgs, all_verified, not_checked
 from settings import SettingsError, load_settings
 from settings.outputs import cache_output_keys
 
@@ -91,6 +92,37 @@ pulumi.export(
         for (key, component), cache in zip(caches.items(), settings.caches, strict=True)
     },
 )
+
+# Prove it: one post-deploy mTLS check per cache, once its pods and the control plane are ready.
+kubernetes_config = pulumi.Config("kubernetes")
+check = settings.mtls_check
+mtls: dict[str, pulumi.Input[dict]] = {}
+for (key, component), cache in zip(caches.items(), settings.caches, strict=True):
+    if not meshed:
+        mtls[key] = not_checked("not-meshed", "cachemesh:linkerd.enabled is false")
+    elif not check.enabled:
+        mtls[key] = not_checked("not-checked", "cachemesh:mtlsCheck.enabled is false")
+    else:
+        mtls[key] = MtlsCheck(
+            f"{cache.namespace}/{cache.name}",
+            MtlsCheckArgs(
+                namespace=cache.namespace,
+                statefulset=cache.name,
+                replicas=cache.replicas,
+                ports=cache.product_spec.inter_node_ports,
+                identity=component.expected_identity,
+                timeout_seconds=check.timeout_seconds,
+                interval_seconds=check.interval_seconds,
+                enforce=check.enforce,
+                metrics_source=check.metrics_source,
+                pod_template_fingerprint=component.pod_template_fingerprint,
+                kube_context=kubernetes_config.get("context"),
+                kubeconfig=kubernetes_config.get("kubeconfig"),
+            ),
+            opts=pulumi.ResourceOptions(depends_on=[component, *mesh]),
+        ).report
+pulumi.export("mtls", mtls)
+pulumi.export("mtlsVerified", pulumi.Output.all(*mtls.values()).apply(all_verified))
 
 if control_plane is not None:
     pulumi.export("linkerdIdentity", control_plane.identity)

@@ -166,6 +166,8 @@ class MeshedCache(pulumi.ComponentResource):
         self.statefulset_name = statefulset.metadata.name
         self.service_dns_name = pulumi.Output.from_input(service_dns)
         self.service_account_name = service_account.metadata.name
+        # Known before deployment, so the mTLS check's command line can carry it.
+        self.expected_identity: str = linkerd_identity(cache.name, ns, args.trust_domain)
         self.identity = service_account.metadata.name.apply(
             lambda sa: linkerd_identity(sa, ns, args.trust_domain)
         )

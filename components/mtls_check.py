@@ -80,7 +80,7 @@ def parse_check_output(stdout: str | None) -> dict[str, Any]:
     if not stdout or not stdout.strip():
         return not_checked("no-report", "the mTLS check printed no report")
     try:
-        report = Report.model_validate_json(stdout.strip().splitlines()[-1])
+        report = Report.model_validate_json(stdout.strip())
     except (ValidationError, ValueError) as error:
         summary = str(error).splitlines()[0]
         return not_checked("no-report", f"the mTLS check's output is not a report: {summary}")
@@ -106,3 +106,8 @@ class MtlsCheck(pulumi.ComponentResource):
         self.report = run.stdout.apply(parse_check_output)
         self.verified = self.report.apply(lambda r: r.get("verified") is True)
         self.register_outputs({"report": self.report, "verified": self.verified})
+
+
+def all_verified(reports: list[dict[str, Any]]) -> bool:
+    """The `mtlsVerified` output: true only when there are reports and every one is verified."""
+    return bool(reports) and all(r.get("verified") is True for r in reports)
