@@ -98,14 +98,17 @@ class LinkerdControlPlane(pulumi.ComponentResource):
         super().__init__("cachemesh:index:LinkerdControlPlane", name, None, opts)
         cfg = args.settings
         certs = cfg.certificates
-        child = pulumi.ResourceOptions(parent=self)
+        # What the component waits for (the Gateway API CRDs) every child waits for too: Pulumi
+        # does not pass a component's depends_on on to its children.
+        outer = list(opts.depends_on or []) if opts and isinstance(opts.depends_on, list) else []
+        child = pulumi.ResourceOptions(parent=self, depends_on=outer)
         generation = renewal_generation(
             linkerd_certs.utc_now(), certs.validity_hours, certs.early_renewal_hours
         )
 
         namespace = k8s.core.v1.Namespace(NAMESPACE, metadata=namespace_metadata(), opts=child)
         self.namespace = namespace.metadata.name
-        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[*outer, namespace])
 
         if cfg.bring_your_own:
             assert cfg.trust_anchor_pem and cfg.issuer_cert_pem and cfg.issuer_key_pem
@@ -191,7 +194,8 @@ class LinkerdControlPlane(pulumi.ComponentResource):
             skip_await=False,
             timeout=READY_TIMEOUT_SECONDS,
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[namespace, crds, *secrets, *identity.resources]
+                parent=self,
+                depends_on=[*outer, namespace, crds, *secrets, *identity.resources],
             ),
         )
 

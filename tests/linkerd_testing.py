@@ -1,0 +1,105 @@
+"""Helpers for the Linkerd tests: certificates made with `cryptography`, and value walkers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+CONTROL_PLANE = ("kubernetes:helm.sh/v3:Release", "linkerd-control-plane")
+CRDS = ("kubernetes:helm.sh/v3:Release", "linkerd-crds")
+CONFIG_FILE = ("kubernetes:yaml/v2:ConfigFile", "gateway-api-standard-install")
+STATEFULSET = ("kubernetes:apps/v1:StatefulSet", "ignite/ignite")
+
+
+@dataclass
+class Pair:
+    cert: x509.Certificate
+    key: Any
+
+    @property
+    def cert_pem(self) -> str:
+        return self.cert.public_bytes(serialization.Encoding.PEM).decode()
+
+    @property
+    def key_pem(self) -> str:
+        return self.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+
+
+def make_cert(
+    cn: str,
+    *,
+    signer: Pair | None = None,
+    ca: bool = True,
+    days: int = 365,
+    start_days_ago: int = 1,
+    curve: type[ec.EllipticCurve] = ec.SECP256R1,
+) -> Pair:
+    key = ec.generate_private_key(curve())
+    now = dt.datetime.now(dt.UTC)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    issuer_name = signer.cert.subject if signer else name
+    signing_key = signer.key if signer else key
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=start_days_ago))
+        .not_valid_after(now - dt.timedelta(days=start_days_ago) + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .sign(signing_key, hashes.SHA256())
+    )
+    return Pair(cert, key)
+
+
+def byo(
+    anchor: Pair | None = None, issuer: Pair | None = None, trust_domain: str = "cluster.local"
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(plain config, secrets) for a bring-your-own identity; the whole `linkerd` object is secret
+    as Pulumi makes it when a nested path is set with --secret."""
+    anchor = anchor or make_cert(f"root.linkerd.{trust_domain}", days=3650)
+    issuer = issuer or make_cert(f"identity.linkerd.{trust_domain}", signer=anchor)
+    linkerd = {
+        "trustDomain": trust_domain,
+        "trustAnchorPem": anchor.cert_pem,
+        "issuerCertPem": issuer.cert_pem,
+        "issuerKeyPem": issuer.key_pem,
+    }
+    return {}, {"linkerd": linkerd}
+
+
+def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted path, leaf) of a nested dict/list, in harness secret-path notation."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from walk(v, f"{path}.{k}" if path else k)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from walk(v, f"{path}[{i}]")
+    else:
+        yield path, value
+
+
+def key_paths(values: dict[str, Any], prefix: str = "") -> Iterator[str]:
+    """Helm value keys (a.b.c) of a values object, every level."""
+    for k, v in values.items():
+        path = f"{prefix}.{k}" if prefix else k
+        yield path
+        if isinstance(v, dict):
+            yield from key_paths(v, path)
+
+
+def is_secret_path(path: str, secret_paths: set[str]) -> bool:
+    return any(path == s or path.startswith((f"{s}.", f"{s}[")) for s in secret_paths)
