@@ -251,7 +251,7 @@ def advice(kind: str, exp: Expectation, pod: str | None = None) -> tuple[str, st
             "lists the port, or a non-meshed client or TCP probe.",
             inject
             + " Remove the port from any skip-inbound-ports/skip-outbound-ports annotation and "
-            "keep"
+            "keep "
             "non-meshed clients off the cache ports.",
         )
     if kind == "wrong-identity":
