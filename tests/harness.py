@@ -275,6 +275,8 @@ def run_program(
     logger.propagate = False
     collector = _LogCollector()
     logger.addHandler(collector)
+    # A fresh root stack per run, so one run's exports never show up in the next.
+    pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
         mocks, project="cachemesh", stack=stack, preview=preview, logger=logger, monitor=monitor
     )
