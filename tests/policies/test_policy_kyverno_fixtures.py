@@ -1,18 +1,19 @@
-"""Same verdicts as Kyverno's Linkerd policies on the resources their own tests use.
+"""Same verdicts as Kyverno's Linkerd policies on the scenarios their own tests use.
 
 Each Kyverno policy maps onto one or more cachemesh policies (docs/policies.md); a resource
-"fails" when any of them reports it. The resources are in fixtures/kyverno (see SOURCE.md).
+"fails" when any of them reports it. The cases are cachemesh's own re-statement of the Kyverno
+library's test cases, in kyverno_cases.py.
 """
 
-from pathlib import Path
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pytest
-import yaml
 from cachemesh_policy.evaluate import evaluate, make_resource
 from cachemesh_policy.rules import add_linkerd_mesh_injection, add_linkerd_policy_annotation
 from cachemesh_policy.workloads import name_of, resource_type_for
-from policy_helpers import KYVERNO, load_manifests, remediated
+from kyverno_cases import CONTEXT, MUTATIONS, UPSTREAM_CASE_COUNTS, VALIDATIONS
+from policy_helpers import remediated
 from pulumi_policy import PolicyResource
 
 MAPPING: dict[str, list[str]] = {
@@ -30,14 +31,18 @@ MAPPING: dict[str, list[str]] = {
 CONFIG: dict[str, dict[str, Any]] = {"require-linkerd-mesh-injection": {"namespaces": ["*"]}}
 
 
-def _resources(folder: str, files: list[str]) -> list[PolicyResource]:
+def _resources(docs: Iterable[Mapping[str, Any]]) -> list[PolicyResource]:
     resources = []
-    for file in files:
-        for doc in load_manifests(KYVERNO / folder / file):
-            rtype = resource_type_for(doc["apiVersion"], doc["kind"])
-            name = f"{doc['kind']}/{doc['metadata']['name']}"
-            resources.append(make_resource(rtype, doc, name))
+    for doc in docs:
+        rtype = resource_type_for(doc["apiVersion"], doc["kind"])
+        name = f"{doc['kind']}/{doc['metadata']['name']}"
+        resources.append(make_resource(rtype, doc, name))
     return resources
+
+
+def _stack(kyverno_policy: str) -> list[PolicyResource]:
+    cases = [case.manifest for case in VALIDATIONS[kyverno_policy]]
+    return _resources([*CONTEXT.get(kyverno_policy, []), *cases])
 
 
 def _failing(kyverno_policy: str, resources: list[PolicyResource]) -> set[str]:
@@ -48,63 +53,65 @@ def _failing(kyverno_policy: str, resources: list[PolicyResource]) -> set[str]:
     return {name_of(by_urn[v.urn].props, "") for v in found if v.policy in ours and v.urn in by_urn}
 
 
-def _expected(folder: str) -> tuple[set[str], set[str]]:
-    test = yaml.safe_load((KYVERNO / folder / "kyverno-test.yaml").read_text())
+def _expected(kyverno_policy: str) -> tuple[set[str], set[str]]:
     fail, passed = set(), set()
-    for result in test["results"]:
-        (fail if result["result"] == "fail" else passed).update(result["resources"])
+    for case in VALIDATIONS[kyverno_policy]:
+        (fail if case.verdict == "fail" else passed).add(case.name)
     return fail, passed
 
 
+def test_cases_cover_every_upstream_case() -> None:
+    for policy, upstream in UPSTREAM_CASE_COUNTS.items():
+        cases = VALIDATIONS.get(policy) or MUTATIONS[policy]
+        assert len(cases) >= upstream, policy
+    for policy, cases in VALIDATIONS.items():
+        names = [case.name for case in cases]
+        assert len(names) == len(set(names)), policy
+        assert {case.verdict for case in cases} == {"pass", "fail"}, policy
+
+
 @pytest.mark.parametrize(
-    "folder",
+    "kyverno_policy",
     [
         "prevent-linkerd-pod-injection-override",
         "prevent-linkerd-port-skipping",
         "require-linkerd-mesh-injection",
     ],
 )
-def test_kyverno_cli_test_verdicts_match(folder: str) -> None:
-    files = sorted(
-        p.name for p in (KYVERNO / folder).glob("*.yaml") if p.name != "kyverno-test.yaml"
-    )
-    expected_fail, expected_pass = _expected(folder)
-    failing = _failing(folder, _resources(folder, files))
+def test_kyverno_cli_test_verdicts_match(kyverno_policy: str) -> None:
+    expected_fail, expected_pass = _expected(kyverno_policy)
+    failing = _failing(kyverno_policy, _stack(kyverno_policy))
     assert failing == expected_fail
     assert not failing & expected_pass
 
 
 def test_require_linkerd_server_rejects_the_bad_and_admits_the_good() -> None:
-    folder = "require-linkerd-server"
-    files = ["server.yaml", "good-deploy.yaml", "good-svc.yaml", "bad-deploy.yaml", "bad-svc.yaml"]
-    failing = _failing(folder, _resources(folder, files))
-    assert failing == {"baddeploy01", "baddeploy02", "badsvc01"}
+    policy = "require-linkerd-server"
+    failing = _failing(policy, _stack(policy))
+    assert failing == {
+        "deploy-unserved-port-on-second",
+        "deploy-unserved-port-on-first",
+        "svc-unserved",
+    }
+    assert failing == _expected(policy)[0]
 
 
 def test_check_linkerd_authorizationpolicy_rejects_the_bad_and_admits_the_good() -> None:
-    folder = "check-linkerd-authorizationpolicy"
-    files = ["server.yaml", "http-route.yaml", "good-authz.yaml", "bad-authz.yaml"]
-    failing = _failing(folder, _resources(folder, files))
-    assert failing == {"bad-policy01", "bad-policy02"}
-
-
-def _mutation_pairs(folder: str) -> list[tuple[Path, Path]]:
-    applies = sorted((KYVERNO / folder).glob("chainsaw-step-02-apply-*.yaml"))
-    return [(a, a.with_name(a.name.replace("apply", "assert"))) for a in applies]
+    policy = "check-linkerd-authorizationpolicy"
+    failing = _failing(policy, _stack(policy))
+    assert failing == {"authz-to-missing-route", "authz-to-missing-server"}
+    assert failing == _expected(policy)[0]
 
 
 @pytest.mark.parametrize(
-    ("folder", "policy"),
+    ("kyverno_policy", "policy"),
     [
         ("add-linkerd-mesh-injection", add_linkerd_mesh_injection),
         ("add-linkerd-policy-annotation", add_linkerd_policy_annotation),
     ],
 )
-def test_kyverno_mutations_give_the_asserted_namespace(folder: str, policy: Any) -> None:
-    for apply_file, assert_file in _mutation_pairs(folder):
-        [before] = load_manifests(apply_file)
-        [after] = load_manifests(assert_file)
+def test_kyverno_mutations_give_the_asserted_namespace(kyverno_policy: str, policy: Any) -> None:
+    for mutation in MUTATIONS[kyverno_policy]:
+        before = mutation.before
         result = remediated(policy, "kubernetes:core/v1:Namespace", before) or before
-        assert result["metadata"]["annotations"] == after["metadata"]["annotations"], (
-            apply_file.name
-        )
+        assert result["metadata"]["annotations"] == mutation.after_annotations, mutation.label
