@@ -45,6 +45,13 @@ LINKERD_CHARTS: dict[str, str] = {
     "2026.8.3": "v1.5.1",
 }
 DEFAULT_LINKERD_VERSION = "2026.8.1"
+# Chart versions whose `linkerd2-cni` chart (same edge repository, same version) cachemesh runs with
+# `linkerd.cni: true`. Checked at each edge-YY.M.N tag of linkerd/linkerd2: charts/linkerd2-cni
+# exists, bin/compute-edge-version sets every Chart.yaml (linkerd2-cni included) to the release's
+# chart version, bin/helm-build packages charts/linkerd2-cni into https://helm.linkerd.io/edge, and
+# the values cachemesh sends exist (linkerd2-cni `repairController.enabled`, linkerd-control-plane
+# `cniEnabled`). A version added to LINKERD_CHARTS is not CNI-capable until checked and added here.
+LINKERD_CNI_CHARTS: frozenset[str] = frozenset(LINKERD_CHARTS)
 # Linkerd refuses older Gateway API CRDs: "please upgrade to Gateway API v1.1.1 or later"
 # (pkg/healthcheck/healthcheck.go CheckGatewayAPICRDs).
 MIN_GATEWAY_API = (1, 1, 1)
@@ -134,6 +141,9 @@ class LinkerdSettings(SettingsModel):
     issuer_key_pem: SecretStr | None = None
     # The one way to let `pulumi up` replace the protected trust anchor.
     rotate_trust_anchor: bool = False
+    # Install the Linkerd CNI plugin (chart linkerd2-cni) and run the control plane with
+    # cniEnabled: no linkerd-init container in meshed pods (docs/linkerd.md "The CNI plugin").
+    cni: bool = False
 
     @field_validator("version")
     @classmethod
@@ -196,7 +206,27 @@ def linkerd_problems(
             "'linkerd.certificates.earlyRenewalHours' 1440"
         )
     if not linkerd.enabled:
+        if linkerd.cni:
+            problems.append(
+                f"{key('cni')}: is true but {key('enabled')} is false, and the CNI plugin is part "
+                "of the Linkerd install. Fix with: pulumi config set --path linkerd.cni false "
+                "(or enable Linkerd again)"
+            )
         return problems
+
+    if linkerd.cni and linkerd.version not in LINKERD_CNI_CHARTS:
+        supported = sorted(LINKERD_CNI_CHARTS, key=lambda v: tuple(int(p) for p in v.split(".")))
+        to = DEFAULT_LINKERD_VERSION
+        if supported and to not in supported:
+            to = supported[-1]
+        problems.append(
+            f"{key('cni')}: the Linkerd CNI plugin is not supported with {key('version')} "
+            f"{linkerd.version}: cachemesh has not checked that chart linkerd2-cni "
+            f"{linkerd.version} is published and takes the values it sends (supported: "
+            f"{', '.join(supported)}). Fix with: pulumi config set --path linkerd.version {to} "
+            f"and pulumi config set --path gatewayApi.version {LINKERD_CHARTS[to]}, or turn the "
+            "plugin off with: pulumi config set --path linkerd.cni false"
+        )
 
     byo = {
         "trustAnchorPem": linkerd.trust_anchor_pem,
