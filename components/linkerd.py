@@ -2,7 +2,8 @@
 
 Children, in order: the `linkerd` Namespace (labelled as `linkerd install` labels it), the identity
 certificates (components/linkerd_identity.py) and the webhook serving Secrets, the `linkerd-crds`
-release (with `installGatewayAPI: false`: GatewayApiCrds owns those CRDs), then the
+release (with `installGatewayAPI: false`: GatewayApiCrds owns those CRDs), with `linkerd.cni` the
+LinkerdCni component (components/linkerd_cni.py: the `linkerd2-cni` release), then the
 `linkerd-control-plane` release, which waits until every control-plane object is ready.
 
 Both charts are `helm.v3.Release`s (see docs/linkerd.md for why not `helm.v4.Chart`).
@@ -17,6 +18,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import linkerd_certs
+from components.linkerd_cni import LinkerdCni, LinkerdCniArgs
 from components.linkerd_identity import (
     Identity,
     generated_identity,
@@ -39,16 +41,17 @@ WEBHOOKS: dict[str, tuple[str, str]] = {
 }
 
 
-def namespace_metadata(name: str = NAMESPACE) -> dict[str, Any]:
+def namespace_metadata(name: str = NAMESPACE, cni: bool = False) -> dict[str, Any]:
     """What `linkerd install` puts on its namespace (templates/namespace.yaml): the injector and
-    validators skip it, and linkerd-init needs privileged pod security without the CNI plugin."""
+    validators skip it, and linkerd-init needs privileged pod security; with the CNI plugin
+    (`cniEnabled`) there is no linkerd-init and the template says `restricted`."""
     return {
         "name": name,
         "labels": {
             "linkerd.io/is-control-plane": "true",
             "config.linkerd.io/admission-webhooks": "disabled",
             "linkerd.io/control-plane-ns": name,
-            "pod-security.kubernetes.io/enforce": "privileged",
+            "pod-security.kubernetes.io/enforce": "restricted" if cni else "privileged",
             "app.kubernetes.io/part-of": "cachemesh",
         },
         "annotations": {"linkerd.io/inject": "disabled"},
@@ -63,6 +66,7 @@ def control_plane_values(
     trust_domain: str,
     identity: Identity,
     webhook_ca_bundles: dict[str, pulumi.Input[str]],
+    cni: bool = False,
 ) -> dict[str, Any]:
     values: dict[str, Any] = {
         "identityTrustDomain": trust_domain,
@@ -79,6 +83,9 @@ def control_plane_values(
     }
     for key, bundle in webhook_ca_bundles.items():
         values[key] = {"externalSecret": True, "caBundle": bundle}
+    if cni:
+        # The injector adds linkerd-network-validator instead of linkerd-init to meshed pods.
+        values["cniEnabled"] = True
     return values
 
 
@@ -106,7 +113,9 @@ class LinkerdControlPlane(pulumi.ComponentResource):
             linkerd_certs.utc_now(), certs.validity_hours, certs.early_renewal_hours
         )
 
-        namespace = k8s.core.v1.Namespace(NAMESPACE, metadata=namespace_metadata(), opts=child)
+        namespace = k8s.core.v1.Namespace(
+            NAMESPACE, metadata=namespace_metadata(cni=cfg.cni), opts=child
+        )
         self.namespace = namespace.metadata.name
         in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[*outer, namespace])
 
@@ -181,6 +190,16 @@ class LinkerdControlPlane(pulumi.ComponentResource):
             timeout=READY_TIMEOUT_SECONDS,
             opts=in_namespace,
         )
+        # The CNI plugin must be ready on every node before the first meshed pod (the control
+        # plane's own pods are meshed) is created.
+        cni_ready: list[pulumi.Resource] = []
+        if cfg.cni:
+            cni = LinkerdCni(
+                "linkerd-cni",
+                LinkerdCniArgs(version=cfg.version),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*outer, crds]),
+            )
+            cni_ready = [cni.release]
         self.control_plane = k8s.helm.v3.Release(
             CONTROL_PLANE_CHART,
             name=CONTROL_PLANE_CHART,
@@ -188,14 +207,14 @@ class LinkerdControlPlane(pulumi.ComponentResource):
             version=cfg.version,
             repository_opts=repo,
             namespace=NAMESPACE,
-            values=control_plane_values(cfg.trust_domain, identity, bundles),
+            values=control_plane_values(cfg.trust_domain, identity, bundles, cni=cfg.cni),
             # Wait until every Deployment (identity, destination, proxy injector) is ready, so
             # no cache pod is admitted before the injector can mesh it.
             skip_await=False,
             timeout=READY_TIMEOUT_SECONDS,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[*outer, namespace, crds, *secrets, *identity.resources],
+                depends_on=[*outer, namespace, crds, *cni_ready, *secrets, *identity.resources],
             ),
         )
 
@@ -216,6 +235,7 @@ class LinkerdControlPlane(pulumi.ComponentResource):
             {
                 "namespace": self.namespace,
                 "chartVersion": cfg.version,
+                "cni": cfg.cni,
                 "identity": self.identity,
                 "health": self.health,
             }
