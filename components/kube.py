@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import pulumi
+
 LINKERD_INJECT = "linkerd.io/inject"
 LINKERD_OPAQUE_PORTS = "config.linkerd.io/opaque-ports"
+LINKERD_DEFAULT_INBOUND_POLICY = "config.linkerd.io/default-inbound-policy"
+# Which authorization mode the program applied (read by the policy pack and by people).
+AUTHORIZATION_MODE = "cachemesh.io/authorization"
 # Pods roll when the node configuration changes (a ConfigMap edit alone would not restart them).
 CONFIG_CHECKSUM = "cachemesh.io/config-sha256"
 
@@ -32,3 +37,11 @@ def mesh_annotations(opaque_ports: str) -> dict[str, str]:
 def linkerd_identity(service_account: str, namespace: str, trust_domain: str) -> str:
     """The mTLS identity Linkerd issues to pods running as this ServiceAccount."""
     return f"{service_account}.{namespace}.serviceaccount.identity.linkerd.{trust_domain}"
+
+
+def child_options(
+    parent: pulumi.Resource, opts: pulumi.ResourceOptions | None
+) -> pulumi.ResourceOptions:
+    """Options for a component's children: parented to it, and waiting for whatever the
+    component itself waits for (children do not inherit a component's depends_on)."""
+    return pulumi.ResourceOptions(parent=parent, depends_on=opts.depends_on if opts else None)

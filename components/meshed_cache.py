@@ -15,16 +15,20 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.cache_authorization import CacheAuthorization, CacheAuthorizationArgs
 from components.ignite_xml import render_ignite_config
 from components.kube import (
+    AUTHORIZATION_MODE,
     CONFIG_CHECKSUM,
+    LINKERD_DEFAULT_INBOUND_POLICY,
     LINKERD_OPAQUE_PORTS,
+    child_options,
     common_labels,
     linkerd_identity,
     mesh_annotations,
     selector_labels,
 )
-from settings.caches import CacheSettings
+from settings.caches import AuthorizationMode, CacheSettings
 
 CONFIG_KEY = "ignite-config.xml"
 CONFIG_MOUNT = "/ignite/config"
@@ -39,7 +43,33 @@ NODE_ENV: tuple[tuple[str, str], ...] = (
     ("CONFIG_URI", f"file://{CONFIG_MOUNT}/{CONFIG_KEY}"),
     ("JVM_OPTS", "-Djava.net.preferIPv4Stack=true"),
 )
-TERMINATION_GRACE_SECONDS = 60
+
+
+def probes(cache: CacheSettings) -> dict[str, dict]:
+    """Readiness and liveness over REST; under default-deny Linkerd still admits kubelet probes
+    to a Server that has no HTTPRoutes (linkerd.io, "Default authorizations")."""
+    settings = cache.probes
+    if not settings.enabled:
+        return {}
+    product = cache.product_spec
+
+    def probe(path: str, initial_delay: int) -> dict:
+        return {
+            "httpGet": {"path": path, "port": product.http_port.number},
+            "initialDelaySeconds": initial_delay,
+            "periodSeconds": settings.period_seconds,
+            "timeoutSeconds": settings.timeout_seconds,
+            "failureThreshold": settings.failure_threshold,
+        }
+
+    return {
+        "readinessProbe": probe(
+            product.readiness_probe_path, settings.readiness_initial_delay_seconds
+        ),
+        "livenessProbe": probe(
+            product.liveness_probe_path, settings.liveness_initial_delay_seconds
+        ),
+    }
 
 
 @dataclass(frozen=True)
@@ -64,12 +94,23 @@ class MeshedCache(pulumi.ComponentResource):
         product = cache.product_spec
         # What the component waits for (its namespace and licence, the mesh control plane) every
         # child waits for too: no cache pod may start before the proxy injector exists.
-        child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
+        child = child_options(self, opts)
         ns = cache.namespace
         labels = common_labels(cache.name, product.key)
         headless_name = f"{cache.name}-headless"
         service_dns = f"{headless_name}.{ns}.svc.cluster.local"
-        mesh = mesh_annotations(product.opaque_ports_annotation) if args.meshed else {}
+        mode = cache.authorization
+        mesh: dict[str, str] = {}
+        if args.meshed:
+            mesh = {
+                **mesh_annotations(product.opaque_ports_annotation),
+                AUTHORIZATION_MODE: mode.value,
+            }
+            if mode is not AuthorizationMode.PERMISSIVE:
+                # Fixed when the proxy starts: anything no Server admits is refused.
+                mesh[LINKERD_DEFAULT_INBOUND_POLICY] = "deny"
+        # Known before deployment, so the mTLS check's command line can carry it.
+        self.expected_identity: str = linkerd_identity(cache.name, ns, args.trust_domain)
 
         def meta(k8s_name: str, annotations: dict[str, str] | None = None) -> dict:
             return {"name": k8s_name, "namespace": ns, "labels": labels, "annotations": annotations}
@@ -110,6 +151,34 @@ class MeshedCache(pulumi.ComponentResource):
             opts=child,
         )
 
+        # Linkerd policy first, so the pods meet their Servers when they start.
+        ready_first: list[pulumi.Resource] = [config_map, service_account, service]
+        self.server_names: dict[int, str] = {}
+        if args.meshed and mode is not AuthorizationMode.PERMISSIVE:
+            authorization = CacheAuthorization(
+                f"{ns}/{cache.name}",
+                CacheAuthorizationArgs(
+                    cache_name=cache.name,
+                    namespace=ns,
+                    mode=mode,
+                    pod_selector=selector_labels(cache.name),
+                    labels=labels,
+                    ports=product.ports,
+                    own_identity=self.expected_identity,
+                    client_identities=cache.client_identities,
+                ),
+                opts=child,
+            )
+            ready_first.append(authorization)
+            self.server_names = authorization.server_names
+        elif args.meshed:
+            pulumi.log.warn(
+                f"cachemesh:caches[{cache.name}].authorization is permissive: traffic between "
+                "meshed cache nodes is mTLS, but plaintext and foreign clients are still let in "
+                "(the guide's all-unauthenticated default). Use strict or meshed to refuse them.",
+                resource=self,
+            )
+
         # Names are explicit, so the pod template is plain data: it can be fingerprinted, and
         # ordering comes from depends_on rather than from output references.
         volumes: list[dict] = [
@@ -134,7 +203,7 @@ class MeshedCache(pulumi.ComponentResource):
             "metadata": {"labels": labels, "annotations": {**mesh, CONFIG_CHECKSUM: checksum}},
             "spec": {
                 "serviceAccountName": cache.name,
-                "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
+                "terminationGracePeriodSeconds": cache.termination_grace_period_seconds,
                 "volumes": volumes,
                 "containers": [
                     {
@@ -144,6 +213,7 @@ class MeshedCache(pulumi.ComponentResource):
                         "env": [{"name": k, "value": v} for k, v in NODE_ENV],
                         "ports": [{"containerPort": p.number} for p in product.ports],
                         "volumeMounts": mounts,
+                        **probes(cache),
                     }
                 ],
             },
@@ -153,21 +223,31 @@ class MeshedCache(pulumi.ComponentResource):
             metadata=meta(cache.name),
             spec={
                 "replicas": cache.replicas,
+                "podManagementPolicy": cache.pod_management_policy,
                 "serviceName": headless_name,
                 "selector": {"matchLabels": selector_labels(cache.name)},
                 "template": pod_template,
             },
             opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[config_map, service_account, service])
+                child, pulumi.ResourceOptions(depends_on=ready_first)
             ),
         )
+        budget = cache.pod_disruption_budget
+        if budget.enabled:
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{ns}/{cache.name}",
+                metadata=meta(cache.name),
+                spec={
+                    "maxUnavailable": budget.max_unavailable,
+                    "selector": {"matchLabels": selector_labels(cache.name)},
+                },
+                opts=child,
+            )
 
         self.namespace = statefulset.metadata.namespace
         self.statefulset_name = statefulset.metadata.name
         self.service_dns_name = pulumi.Output.from_input(service_dns)
         self.service_account_name = service_account.metadata.name
-        # Known before deployment, so the mTLS check's command line can carry it.
-        self.expected_identity: str = linkerd_identity(cache.name, ns, args.trust_domain)
         self.identity = service_account.metadata.name.apply(
             lambda sa: linkerd_identity(sa, ns, args.trust_domain)
         )

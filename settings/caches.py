@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator
 
@@ -44,14 +45,59 @@ class ResourceList(SettingsModel):
 
 class Resources(SettingsModel):
     limits: ResourceList = ResourceList(memory="1536Mi", cpu="1")
-    # Unset requests default to the limits (Guaranteed QoS), which is what a cache wants.
+    # Unset requests are written out equal to the limits (Guaranteed QoS: the scheduler reserves
+    # what the JVM will use, and the node evicts the cache last).
     requests: ResourceList | None = None
 
     def as_dict(self) -> dict[str, dict[str, str]]:
-        out = {"limits": self.limits.as_dict()}
-        if self.requests is not None:
-            out["requests"] = self.requests.as_dict()
+        requests = self.requests if self.requests is not None else self.limits
+        out = {"limits": self.limits.as_dict(), "requests": requests.as_dict()}
         return {k: v for k, v in out.items() if v}
+
+
+class AuthorizationMode(StrEnum):
+    # Only the cache's own identity on the cluster ports, meshed clients on the client ports,
+    # everything else refused (default-deny).
+    STRICT = "strict"
+    # Any authenticated mesh identity on every cache port; everything else refused.
+    MESHED = "meshed"
+    # The guide's behaviour: mTLS when both sides are meshed, but plaintext is still let in.
+    PERMISSIVE = "permissive"
+
+
+# sa.namespace.serviceaccount.identity.linkerd.<trust domain>; `*` for the service account (any
+# in the namespace) or the whole identity (any meshed client), as MeshTLSAuthentication accepts.
+_IDENTITY = re.compile(
+    r"^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)\.[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+    r"\.serviceaccount\.identity\.linkerd\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+)
+
+
+def linkerd_identity_pattern(value: str) -> str:
+    if value != "*" and not _IDENTITY.match(value):
+        raise ValueError(
+            f"{value!r} is not a Linkerd identity: write "
+            "<serviceaccount>.<namespace>.serviceaccount.identity.linkerd.<trust domain> "
+            "(the service account may be *), or * for any meshed client"
+        )
+    return value
+
+
+class Probes(SettingsModel):
+    """Kubelet probes on the REST port; Linkerd authorizes probes even under default-deny."""
+
+    enabled: bool = True
+    readiness_initial_delay_seconds: int = Field(default=10, ge=0)
+    liveness_initial_delay_seconds: int = Field(default=60, ge=0)
+    period_seconds: int = Field(default=10, ge=1)
+    timeout_seconds: int = Field(default=5, ge=1)
+    failure_threshold: int = Field(default=3, ge=1)
+
+
+class DisruptionBudget(SettingsModel):
+    enabled: bool = True
+    # One node at a time: with backups >= 1 every partition keeps a copy during a drain.
+    max_unavailable: int = Field(default=1, ge=1)
 
 
 DEFAULT_CACHE_CONFIGURATIONS = (CacheConfiguration(name="PERSON"),)
@@ -67,6 +113,13 @@ class CacheSettings(SettingsModel):
     cache_configurations: tuple[CacheConfiguration, ...] = Field(
         default=DEFAULT_CACHE_CONFIGURATIONS, min_length=1
     )
+    authorization: AuthorizationMode = AuthorizationMode.STRICT
+    client_identities: tuple[Annotated[str, AfterValidator(linkerd_identity_pattern)], ...] = ()
+    probes: Probes = Probes()
+    pod_disruption_budget: DisruptionBudget = DisruptionBudget()
+    # OrderedReady (the guide's default) lets node 0 form the cluster and the rest join it.
+    pod_management_policy: Literal["OrderedReady", "Parallel"] = "OrderedReady"
+    termination_grace_period_seconds: int = Field(default=60, ge=0)
 
     @field_validator("cache_configurations")
     @classmethod

@@ -10,19 +10,32 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 
+class PortAccess(StrEnum):
+    """Who may connect to a port under the `strict` authorization mode."""
+
+    PEERS = "peers"  # only the cache's own identity: the node-to-node SPIs
+    CLIENTS = "clients"  # meshed clients (cachemesh:caches[].clientIdentities)
+    NONE = "none"  # no Server: the pods' default-deny policy refuses it
+
+
 @dataclass(frozen=True)
 class CachePort:
     """A port a cache node listens on."""
 
     number: int
+    # Short name; the port's Linkerd Server and AuthorizationPolicy are named `<cache>-<key>`.
+    key: str
+    purpose: str
     # Linkerd's HTTP detection stalls on server-first (or preamble-less binary) protocols; these
     # ports must be opaque so the proxy skips detection and still applies mTLS.
-    server_first: bool
+    server_first: bool = False
     # Carries traffic between cache nodes (not only from clients): what the mTLS check proves.
-    inter_node: bool
+    inter_node: bool = False
     # Name on the headless Service; None keeps the port off the Service (the guide's choice).
-    service_port_name: str | None
-    purpose: str
+    service_port_name: str | None = None
+    access: PortAccess = PortAccess.NONE
+    # Plain HTTP (REST): probed by the kubelet, and Linkerd may parse it.
+    http: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,10 +70,17 @@ class Product:
     ports: tuple[CachePort, ...]
     plugin_beans: tuple[SpringBean, ...] = ()
     license: LicenseSpec | None = None
+    # REST commands (ignite-rest-http) the kubelet probes: "kernal started", and "answers at all".
+    readiness_probe_path: str = "/ignite?cmd=probe"
+    liveness_probe_path: str = "/ignite?cmd=version"
 
     @property
     def server_first_ports(self) -> tuple[int, ...]:
         return tuple(p.number for p in self.ports if p.server_first)
+
+    @property
+    def http_port(self) -> CachePort:
+        return next(p for p in self.ports if p.http)
 
     @property
     def inter_node_ports(self) -> tuple[int, ...]:
@@ -79,11 +99,34 @@ class ProductKey(StrEnum):
 
 # Port order follows the guide's container spec.
 CACHE_PORTS: tuple[CachePort, ...] = (
-    CachePort(10800, True, False, "tcp-thinclient", "thin client / JDBC / ODBC"),
-    CachePort(11211, False, False, None, "binary REST / control.sh (Linkerd handles it natively)"),
-    CachePort(47100, True, True, "tcp-communication", "communication SPI (server speaks first)"),
-    CachePort(47500, True, True, "tcp-discovery", "discovery SPI (binary preamble)"),
-    CachePort(8080, False, False, None, "HTTP REST (ignite-rest-http); Linkerd detects HTTP"),
+    CachePort(
+        10800,
+        "thinclient",
+        "thin client / JDBC / ODBC (binary, client sends a preamble Linkerd cannot read)",
+        server_first=True,
+        service_port_name="tcp-thinclient",
+        access=PortAccess.CLIENTS,
+    ),
+    CachePort(11211, "connector", "binary REST / control.sh; in Linkerd's default opaque list"),
+    CachePort(
+        47100,
+        "communication",
+        "communication SPI (the server speaks first)",
+        server_first=True,
+        inter_node=True,
+        service_port_name="tcp-communication",
+        access=PortAccess.PEERS,
+    ),
+    CachePort(
+        47500,
+        "discovery",
+        "discovery SPI (a 4-byte binary preamble)",
+        server_first=True,
+        inter_node=True,
+        service_port_name="tcp-discovery",
+        access=PortAccess.PEERS,
+    ),
+    CachePort(8080, "rest", "HTTP REST (ignite-rest-http)", access=PortAccess.CLIENTS, http=True),
 )
 
 GRIDGAIN_LICENSE = LicenseSpec(

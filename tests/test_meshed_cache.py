@@ -60,11 +60,13 @@ def test_gridgain8_stack_has_every_field_of_the_guides_gridgain8_manifests(refer
     assert missing_fields(reference, _registered(run, reference)) == []
 
 
-def test_default_stack_registers_only_the_guides_objects_plus_a_service_account() -> None:
-    kinds = sorted((o["kind"], o["metadata"]["name"]) for o in _cache_objects(run_program()))
+def test_permissive_stack_registers_the_guides_objects_plus_account_and_budget() -> None:
+    run = run_program({"caches": [{"name": "ignite", "authorization": "permissive"}]})
+    kinds = sorted((o["kind"], o["metadata"]["name"]) for o in _cache_objects(run))
     assert kinds == [
         ("ConfigMap", "ignite-config"),
         ("Namespace", "ignite"),
+        ("PodDisruptionBudget", "ignite"),
         ("Service", "ignite-headless"),
         ("ServiceAccount", "ignite"),
         ("StatefulSet", "ignite"),
@@ -98,7 +100,9 @@ def test_pod_template_carries_inject_and_opaque_ports_for_the_server_first_ports
 def test_opaque_ports_are_derived_from_the_products_server_first_ports(monkeypatch) -> None:
     from settings import products
 
-    port = products.CachePort(47200, True, False, "tcp-extra", "a test-only server-first port")
+    port = products.CachePort(
+        47200, "extra", "a test-only port", server_first=True, service_port_name="tcp-extra"
+    )
     ignite = products.PRODUCTS[products.ProductKey.IGNITE2]
     patched = products.Product(**{**ignite.__dict__, "ports": (*ignite.ports, port)})
     monkeypatch.setitem(products.PRODUCTS, products.ProductKey.IGNITE2, patched)

@@ -27,7 +27,10 @@ def test_no_config_gives_the_guides_single_ignite2_cluster() -> None:
         2,
     )
     assert cache.effective_image == "apacheignite/ignite:2.16.0"
-    assert cache.resources.as_dict() == {"limits": {"memory": "1536Mi", "cpu": "1"}}
+    assert cache.resources.as_dict() == {
+        "limits": {"memory": "1536Mi", "cpu": "1"},
+        "requests": {"memory": "1536Mi", "cpu": "1"},
+    }
     assert [(c.name, c.cache_mode.value, c.backups) for c in cache.cache_configurations] == [
         ("PERSON", "PARTITIONED", 1)
     ]

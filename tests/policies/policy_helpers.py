@@ -18,8 +18,6 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-KYVERNO = FIXTURES / "kyverno"
 REFERENCE = Path(__file__).resolve().parents[1] / "fixtures"
 
 KINDS: list[str] = list(WORKLOAD_KINDS)
