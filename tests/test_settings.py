@@ -153,3 +153,37 @@ def test_program_error_never_contains_the_licence() -> None:
         )
     assert "DO-NOT-LEAK" not in str(caught.value)
     assert "DO-NOT-LEAK" not in repr(caught.value.__cause__)
+
+
+def test_an_unknown_authorization_mode_lists_the_three() -> None:
+    (problem,) = _problems({"caches": [{"name": "a", "authorization": "open"}]})
+    assert problem.startswith("cachemesh:caches[0].authorization:")
+    assert "'strict', 'meshed' or 'permissive'" in problem
+
+
+@pytest.mark.parametrize(
+    "identity",
+    [
+        "web",
+        "web.shop",
+        "web.shop.svc.cluster.local",
+        "Web.shop.serviceaccount.identity.linkerd.cluster.local",
+    ],
+)
+def test_a_client_identity_that_is_not_a_linkerd_identity_is_refused(identity: str) -> None:
+    (problem,) = _problems({"caches": [{"name": "a", "clientIdentities": ["*", identity]}]})
+    assert problem.startswith("cachemesh:caches[0].clientIdentities[1]:")
+    assert "serviceaccount.identity.linkerd" in problem
+
+
+@pytest.mark.parametrize(
+    "identity",
+    [
+        "*",
+        "web.shop.serviceaccount.identity.linkerd.cluster.local",
+        "*.shop.serviceaccount.identity.linkerd.example.org",
+    ],
+)
+def test_client_identities_take_linkerd_identities_and_wildcards(identity: str) -> None:
+    settings = validate_settings({"caches": [{"name": "a", "clientIdentities": [identity]}]})
+    assert settings.caches[0].client_identities == (identity,)
