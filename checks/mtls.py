@@ -25,6 +25,8 @@ from pydantic import ValidationError
 
 from checks.mtls_evaluate import advice, evaluate, extract_connections
 from checks.mtls_report import (
+    AUTHORIZATION_MODES,
+    DeniedAttempts,
     Expectation,
     Failure,
     PodInfo,
@@ -46,6 +48,7 @@ __all__ = [
     "EXIT_NOT_VERIFIED",
     "EXIT_VERIFIED",
     "CannotRun",
+    "DeniedAttempts",
     "Expectation",
     "Failure",
     "PodInfo",
@@ -132,6 +135,8 @@ def _cannot_run_report(exp: Expectation, source: str, message: str, start: float
         statefulset=exp.statefulset,
         expected_identity=exp.identity,
         ports=exp.ports,
+        authorization=exp.authorization,
+        expected_servers=exp.expected_servers,
         metrics_source=source,
         checked_at=datetime.now(UTC),
         attempts=0,
@@ -157,6 +162,26 @@ def _ports(text: str) -> tuple[int, ...]:
     if not ports:
         raise argparse.ArgumentTypeError("at least one port is required")
     return ports
+
+
+def _servers(text: str) -> dict[int, str]:
+    """`47100=ignite-communication,47500=ignite-discovery` -> {47100: ..., 47500: ...}."""
+    servers: dict[int, str] = {}
+    for entry in (e.strip() for e in text.split(",")):
+        if not entry:
+            continue
+        port, sep, name = entry.partition("=")
+        if not sep or not port.strip().isdigit() or not name.strip():
+            raise argparse.ArgumentTypeError(
+                f"not PORT=SERVER: {entry!r} (e.g. 47100=ignite-communication)"
+            )
+        number = int(port)
+        if number in servers and servers[number] != name.strip():
+            raise argparse.ArgumentTypeError(f"port {number} is given two Servers")
+        servers[number] = name.strip()
+    if not servers:
+        raise argparse.ArgumentTypeError("at least one PORT=SERVER is required")
+    return servers
 
 
 def _positive(text: str) -> float:
@@ -186,6 +211,22 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="expected Linkerd identity, e.g. "
         "default.ignite.serviceaccount.identity.linkerd.cluster.local",
+    )
+    parser.add_argument(
+        "--authorization",
+        choices=AUTHORIZATION_MODES,
+        default="permissive",
+        help="the cache's authorization mode (default permissive: the guide's behaviour, no "
+        "Server check). strict/meshed: inbound connections must be admitted by the program's "
+        "own Server and AuthorizationPolicy (see --servers)",
+    )
+    parser.add_argument(
+        "--servers",
+        type=_servers,
+        default={},
+        metavar="PORT=SERVER,...",
+        help="expected Linkerd Server per port, e.g. "
+        "47100=ignite-communication,47500=ignite-discovery (required for strict/meshed)",
     )
     parser.add_argument("--timeout", type=_positive, default=300.0, help="seconds (default 300)")
     parser.add_argument(
@@ -220,9 +261,15 @@ def main(
             replicas=args.replicas,
             ports=args.ports,
             identity=args.identity,
+            authorization=args.authorization,
+            expected_servers=args.servers,
         )
     except ValidationError as exc:
-        parser.error("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+        parser.error(
+            "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors()
+            )
+        )
     tools = Tools(
         context=args.context,
         kubeconfig=args.kubeconfig,

@@ -16,6 +16,7 @@ from typing import NamedTuple
 from prometheus_client.parser import text_string_to_metric_families
 
 from checks.mtls_report import (
+    DeniedAttempts,
     Expectation,
     Failure,
     InboundStats,
@@ -32,6 +33,16 @@ from checks.mtls_report import (
 # TYPE line the family keeps the full name. Samples always keep `_total`.
 _OPEN_FAMILIES = frozenset({"tcp_open", "tcp_open_total"})
 _OPEN_SAMPLE = "tcp_open_total"
+# Authorization counters of the inbound proxy (linkerd2-proxy linkerd/app/inbound/src/metrics/
+# authz.rs and metrics/error/tcp.rs). allow/deny/terminate carry target_*, srv_* and tls labels
+# (allow also authz_*); errors carry target_* and `error`.
+_ALLOW_SAMPLE = "inbound_tcp_authz_allow_total"
+_DENY_SAMPLE = "inbound_tcp_authz_deny_total"
+_TERMINATE_SAMPLE = "inbound_tcp_authz_terminate_total"
+_ERRORS_SAMPLE = "inbound_tcp_errors_total"
+_AUTHZ_SAMPLES = frozenset({_ALLOW_SAMPLE, _DENY_SAMPLE, _TERMINATE_SAMPLE, _ERRORS_SAMPLE})
+_KEPT_SAMPLES = frozenset({_OPEN_SAMPLE, *_AUTHZ_SAMPLES})
+_UNAUTHORIZED = "unauthorized"  # inbound_tcp_errors_total error label for DeniedUnauthorized
 # Connections between the app and its own proxy (or the app and itself) never leave the pod;
 # the proxy labels them no_tls_reason="loopback" (see linkerd-metrics-samples/01). They are not
 # plaintext on the wire, so they neither prove nor disprove anything.
@@ -57,8 +68,62 @@ class Connection(NamedTuple):
     peer: str | None  # dst_pod (outbound) or None
     peer_statefulset: str | None
     peer_namespace: str | None
-    server_name: str | None
+    server_name: str | None  # the srv_name label as written
     count: int
+    server: str | None = None  # normalised `kind:name` of the Server/default policy (inbound)
+
+
+class AuthzSample(NamedTuple):
+    """One inbound authorization counter sample on a checked port."""
+
+    outcome: str  # "allow" | "deny" | "terminate" | "unauthorized"
+    port: int
+    server: str | None  # normalised `kind:name`
+    authz: str | None  # normalised `kind:name` (allow only)
+    client: str  # client_id, or `no_tls:<reason>`
+    count: int
+
+
+class Samples(NamedTuple):
+    connections: list[Connection]
+    authz: list[AuthzSample]
+
+
+def _policy_ref(
+    labels: Mapping[str, str], kind_key: str, name_keys: Sequence[str], default_kind: str
+) -> str | None:
+    """`kind:name` of the policy object a sample names, in either spelling the proxy has used.
+
+    Since Linkerd 2.12 (linkerd2-proxy #1560) the kind has its own label: srv_kind="server",
+    srv_name="N-communication" or srv_kind="default", srv_name="all-unauthenticated" (authz_kind /
+    authz_name likewise). Before, the kind was a prefix of the name for defaults only
+    (srv_name="default:all-unauthenticated", saz_name="default:..."), and a bare name was a
+    resource of `default_kind` (the proxy's own fallback in server-policy/src/meta.rs).
+    """
+    for key in name_keys:
+        name = labels.get(key)
+        if not name:
+            continue
+        kind = labels.get(kind_key)
+        if kind:
+            return f"{kind}:{name}"
+        prefix, sep, rest = name.partition(":")
+        if sep and prefix and rest:
+            return f"{prefix}:{rest}"
+        return f"{default_kind}:{name}"
+    return None
+
+
+def server_ref(labels: Mapping[str, str]) -> str | None:
+    return _policy_ref(labels, "srv_kind", ("srv_name",), "server")
+
+
+def authz_ref(labels: Mapping[str, str]) -> str | None:
+    # saz_name (Linkerd 2.11) only ever named ServerAuthorizations; it carries no kind, so a bare
+    # name is marked `legacy` and matched on the name alone.
+    if labels.get("authz_name"):
+        return _policy_ref(labels, "authz_kind", ("authz_name",), "authorizationpolicy")
+    return _policy_ref(labels, "", ("saz_name",), "legacy")
 
 
 def _port_of(labels: Mapping[str, str], keys: Sequence[str]) -> int | None:
@@ -87,7 +152,7 @@ _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 
 
 def _select_open_lines(text: str) -> tuple[str, int]:
-    """Keep the comment lines and the tcp_open_total samples for the Prometheus parser.
+    """Keep the comment lines, tcp_open_total and the authorization counters for the parser.
 
     Why: the parser costs ~50-75 us per labelled line, and a 200-pod mesh gives each proxy thousands
     of lines of byte counters and gauges the check never reads (see bench/mtls_bench.py). Every
@@ -109,7 +174,7 @@ def _select_open_lines(text: str) -> tuple[str, int]:
             raise MetricsError(
                 "unparseable", f"not Prometheus text at line {number}: {line[:80]!r}"
             )
-        if name == _OPEN_SAMPLE:
+        if name in _KEPT_SAMPLES:
             keep.append(line)
             continue
         # Not needed, but must still look like `name{labels} value [timestamp]`.
@@ -133,20 +198,63 @@ def extract_connections(text: str, ports: frozenset[int]) -> list[Connection]:
 
     Raises MetricsError when the text is empty or is not valid Prometheus exposition text.
     """
+    return extract_samples(text, ports).connections
+
+
+def _count(sample: object) -> int:
+    value = sample.value  # type: ignore[attr-defined]
+    if not math.isfinite(value) or value < 0:
+        raise MetricsError("unparseable", f"{sample.name} has value {value}")  # type: ignore[attr-defined]
+    return int(value)
+
+
+def _client(labels: Mapping[str, str]) -> str:
+    if labels.get("tls") == "true":
+        return labels.get("client_id") or "(no client_id)"
+    return f"no_tls:{labels.get('no_tls_reason') or labels.get('tls') or 'unknown'}"
+
+
+def extract_samples(text: str, ports: frozenset[int]) -> Samples:
+    """Parse proxy metrics text: `tcp_open_total` connections and inbound TCP authorization
+    counters on `ports`. Raises MetricsError when the text is empty or not Prometheus text."""
     if not text.strip():
         raise MetricsError("empty", "the proxy returned no metrics")
     selected, samples = _select_open_lines(text)
     if not samples:
         raise MetricsError("empty", "the metrics text holds no samples")
     found: list[Connection] = []
+    authz: list[AuthzSample] = []
     try:
         for family in text_string_to_metric_families(selected):
-            if family.name not in _OPEN_FAMILIES:
-                continue
             for sample in family.samples:
+                labels = sample.labels
+                if sample.name in _AUTHZ_SAMPLES:
+                    port = _port_of(labels, ("target_port", "srv_port"))
+                    if port not in ports:
+                        continue
+                    if sample.name == _ERRORS_SAMPLE:
+                        if labels.get("error") != _UNAUTHORIZED:
+                            continue
+                        outcome = "unauthorized"
+                    else:
+                        outcome = sample.name.removeprefix("inbound_tcp_authz_").removesuffix(
+                            "_total"
+                        )
+                    count = _count(sample)
+                    if count:
+                        authz.append(
+                            AuthzSample(
+                                outcome=outcome,
+                                port=port,
+                                server=server_ref(labels),
+                                authz=authz_ref(labels) if outcome == "allow" else None,
+                                client=_client(labels),
+                                count=count,
+                            )
+                        )
+                    continue
                 if sample.name != _OPEN_SAMPLE:
                     continue
-                labels = sample.labels
                 direction = labels.get("direction")
                 if direction == "inbound":
                     port = _port_of(labels, ("target_port", "srv_port"))
@@ -159,9 +267,7 @@ def extract_connections(text: str, ports: frozenset[int]) -> list[Connection]:
                 reason = labels.get("no_tls_reason") or None
                 if reason == _LOOPBACK:
                     continue
-                if not math.isfinite(sample.value) or sample.value < 0:
-                    raise MetricsError("unparseable", f"{sample.name} has value {sample.value}")
-                count = int(sample.value)
+                count = _count(sample)
                 if count == 0:
                     continue
                 inbound = direction == "inbound"
@@ -179,13 +285,14 @@ def extract_connections(text: str, ports: frozenset[int]) -> list[Connection]:
                         peer_namespace=None if inbound else labels.get("dst_namespace"),
                         server_name=labels.get("srv_name") if inbound else None,
                         count=count,
+                        server=server_ref(labels) if inbound else None,
                     )
                 )
     except MetricsError:
         raise
     except Exception as exc:  # the parser raises ValueError, but garbage can trip anything
         raise MetricsError("unparseable", f"not Prometheus text: {exc}") from exc
-    return found
+    return Samples(found, authz)
 
 
 # --- advice from the guide's troubleshooting ------------------------------------------------------
@@ -286,6 +393,51 @@ def advice(kind: str, exp: Expectation, pod: str | None = None) -> tuple[str, st
             f"{_restart(exp)}; "
             "re-run the check once traffic has flowed again. " + opaque,
         )
+    if kind == "default-policy":
+        servers = ", ".join(f"{p}={n}" for p, n in sorted(exp.expected_servers.items()))
+        return (
+            "Connections on this port were admitted by a default inbound policy, not by the "
+            "program's Server: the Server is missing (not created, or created in another "
+            "namespace), or its spec.podSelector does not select these pods, or its spec.port "
+            "names neither this port number nor the container port's name. A port no Server "
+            "selects falls back to the default policy. A default that still admits traffic (e.g. "
+            "all-unauthenticated) while the pod template says "
+            "config.linkerd.io/default-inbound-policy: deny also means the pods were created "
+            "before that annotation: the default policy is fixed when the proxy starts.",
+            f"kubectl get server -n {ns} (expected: {servers}); kubectl get server/<name> -n {ns} "
+            "-o yaml and compare spec.podSelector.matchLabels with the pods' labels "
+            f"(kubectl get pods -n {ns} --show-labels) and spec.port with the container port; "
+            "kubectl get authorizationpolicy -n "
+            f"{ns}. Fix the Server (pulumi up re-creates the program's objects), then "
+            f"{_restart(exp)} so the proxies start with the deny default.",
+        )
+    if kind == "wrong-server":
+        return (
+            "Another Server selects these pods on this port and the proxy uses it instead of the "
+            "program's (Linkerd picks one Server per pod port; overlapping Servers are "
+            "ambiguous), or --servers names the wrong Server.",
+            f"kubectl get server -n {ns} -o yaml: remove the other Server or narrow its "
+            "podSelector/port so only the program's Server covers the port; or pass the "
+            "Server names the program created (stack output) to --servers.",
+        )
+    if kind == "wrong-authorization":
+        return (
+            "The connections were authorized by something other than the program's "
+            "AuthorizationPolicy of the same name as the Server: another AuthorizationPolicy or "
+            "a legacy ServerAuthorization targets the Server and let them in.",
+            f"kubectl get authorizationpolicy,serverauthorization -n {ns}: remove the extra "
+            "authorization that targets the program's Server; let applications in through "
+            "the cache's clientIdentities instead.",
+        )
+    if kind == "no-server-label":
+        return (
+            "The proxy does not label inbound connections with the Server that admitted them "
+            "(no srv_name label): a proxy from before Linkerd's policy support, or metrics "
+            "from something that is not a Linkerd proxy.",
+            "Upgrade Linkerd (the program's Server/AuthorizationPolicy objects need 2.12 or "
+            "later) and restart the pods; until then only --authorization permissive can be "
+            "checked.",
+        )
     if kind == "metrics":
         return (
             "The proxy's admin endpoint (port 4191) could not be read or did not return Prometheus "
@@ -310,6 +462,22 @@ class _Dir:
     extra: dict[str, int] = field(default_factory=dict)  # server names (in) / peers (out)
     good: int = 0  # TLS with the expected identity, with a cache node
     wrong: dict[str, int] = field(default_factory=dict)  # identity -> count
+    admitted: dict[str, int] = field(default_factory=dict)  # inbound: `kind:name` -> count
+
+
+@dataclass
+class _Authz:
+    authorized_by: dict[str, int] = field(default_factory=dict)
+    allowed_by_server: dict[str, dict[str, int]] = field(default_factory=dict)
+    denied: int = 0
+    denied_by: dict[str, int] = field(default_factory=dict)
+    unauthorized: int = 0
+    terminated: int = 0
+
+    @property
+    def refused(self) -> int:
+        # One refused connection can bump both the deny counter and the error counter.
+        return max(self.denied, self.unauthorized)
 
 
 def _bump(d: dict[str, int], key: str, n: int) -> None:
@@ -331,6 +499,7 @@ def _tally(exp: Expectation, conns: list[Connection]) -> dict[int, tuple[_Dir, _
         if c.direction == "inbound":
             if c.server_name:
                 _bump(d.extra, c.server_name, c.count)
+            _bump(d.admitted, c.server or "(no srv_name)", c.count)
         else:
             _bump(d.extra, c.peer or "(unknown)", c.count)
         if c.identity != exp.identity:
@@ -345,6 +514,77 @@ def _tally(exp: Expectation, conns: list[Connection]) -> dict[int, tuple[_Dir, _
         if not foreign:
             d.good += c.count
     return stats
+
+
+def _tally_authz(exp: Expectation, samples: list[AuthzSample]) -> dict[int, _Authz]:
+    stats = {p: _Authz() for p in exp.ports}
+    for a in samples:
+        t = stats[a.port]
+        if a.outcome == "allow":
+            key = a.authz or "(no authz label)"
+            _bump(t.authorized_by, key, a.count)
+            _bump(t.allowed_by_server.setdefault(a.server or "(no srv_name)", {}), key, a.count)
+        elif a.outcome == "deny":
+            t.denied += a.count
+            _bump(t.denied_by, a.client, a.count)
+        elif a.outcome == "unauthorized":
+            t.unauthorized += a.count
+        elif a.outcome == "terminate":
+            t.terminated += a.count
+    return stats
+
+
+def _ours(ref: str, expected: str) -> bool:
+    """Whether a normalised `kind:name` server ref is the program's Server `expected`."""
+    return ref == f"server:{expected}"
+
+
+def _our_authz(ref: str, expected: str) -> bool:
+    # AuthorizationPolicy since 2.12; a bare saz_name (2.11) carries no kind: name only.
+    return ref in (f"authorizationpolicy:{expected}", f"legacy:{expected}")
+
+
+def _strict_failures(
+    exp: Expectation, name: str, port: int, inbound: _Dir, authz: _Authz
+) -> list[Failure]:
+    expected = exp.expected_servers[port]
+    out: list[Failure] = []
+    foreign = {ref: n for ref, n in inbound.admitted.items() if not _ours(ref, expected)}
+    if foreign:
+        seen = ", ".join(f"{ref} x{n}" for ref, n in sorted(foreign.items()))
+        if all(ref.startswith("default:") for ref in foreign):
+            kind, what = "default-policy", "the default inbound policy"
+        elif "(no srv_name)" in foreign:
+            kind, what = "no-server-label", "an unnamed policy"
+        else:
+            kind, what = "wrong-server", "another Server"
+        out.append(
+            _fail(
+                exp,
+                kind,
+                name,
+                port,
+                f"{sum(foreign.values())} inbound mTLS connection(s) admitted by {what} ({seen}), "
+                f"not by Server {expected}",
+            )
+        )
+    # Authorization labels exist on inbound_tcp_authz_allow_total only; connections that another
+    # Server admitted were reported above, so only our Server's authorizations are checked here.
+    ours = authz.allowed_by_server.get(f"server:{expected}", {})
+    wrong = {ref: n for ref, n in ours.items() if not _our_authz(ref, expected)}
+    if wrong:
+        seen = ", ".join(f"{ref} x{n}" for ref, n in sorted(wrong.items()))
+        out.append(
+            _fail(
+                exp,
+                "wrong-authorization",
+                name,
+                port,
+                f"{sum(wrong.values())} inbound connection(s) on Server {expected} authorized by "
+                f"{seen}, not by AuthorizationPolicy {expected}",
+            )
+        )
+    return out
 
 
 def _fail(exp: Expectation, kind: str, pod: str | None, port: int | None, problem: str) -> Failure:
@@ -372,6 +612,7 @@ def evaluate(
     failures: list[Failure] = list(errors)
     pod_reports: dict[str, PodReport] = {}
     tallies: dict[str, dict[int, tuple[_Dir, _Dir]]] = {}
+    authz_tallies: dict[str, dict[int, _Authz]] = {}
 
     for name in exp.pod_names:
         info = pods.get(name) or PodInfo(name=name, exists=False)
@@ -411,7 +652,9 @@ def evaluate(
             status, metrics_error = "unavailable", scraped.error
         elif isinstance(scraped, str):
             try:
-                tallies[name] = _tally(exp, extract_connections(scraped, frozenset(exp.ports)))
+                found = extract_samples(scraped, frozenset(exp.ports))
+                tallies[name] = _tally(exp, found.connections)
+                authz_tallies[name] = _tally_authz(exp, found.authz)
                 status = "ok"
             except MetricsError as exc:
                 status, metrics_error = exc.status, str(exc)
@@ -423,6 +666,7 @@ def evaluate(
 
         ports: dict[int, PortReport] = {}
         for port, (i, o) in tallies.get(name, {}).items():
+            a = authz_tallies[name][port]
             ports[port] = PortReport(
                 inbound=InboundStats(
                     tls=i.tls,
@@ -430,6 +674,12 @@ def evaluate(
                     plaintext_reasons=i.plaintext_reasons,
                     identities=i.identities,
                     server_names=i.extra,
+                    admitted_by=i.admitted,
+                    authorized_by=a.authorized_by,
+                    denied=a.denied,
+                    denied_by=a.denied_by,
+                    unauthorized_errors=a.unauthorized,
+                    terminated=a.terminated,
                 ),
                 outbound=OutboundStats(
                     tls=o.tls,
@@ -478,6 +728,22 @@ def evaluate(
                             f"{label} TLS connection(s) with {key} {seen}, expected {exp.identity}",
                         )
                     )
+
+    # strict/meshed: every inbound mTLS connection admitted by the program's own Server and
+    # authorized by its AuthorizationPolicy. Refused attempts are the policy working: reported only.
+    denied = DeniedAttempts()
+    by_pod: dict[str, dict[int, int]] = {}
+    for name, by_port in tallies.items():
+        for port, (i, _o) in by_port.items():
+            a = authz_tallies[name][port]
+            if a.refused:
+                by_pod.setdefault(name, {})[port] = a.refused
+            if exp.checks_servers:
+                failures.extend(_strict_failures(exp, name, port, i, a))
+    if by_pod:
+        denied = DeniedAttempts(
+            total=sum(n for ports in by_pod.values() for n in ports.values()), by_pod=by_pod
+        )
 
     # Per port across the cluster: traffic seen, from both ends, with every pod taking part.
     if tallies:
@@ -541,9 +807,12 @@ def evaluate(
         statefulset=exp.statefulset,
         expected_identity=exp.identity,
         ports=exp.ports,
+        authorization=exp.authorization,
+        expected_servers=exp.expected_servers,
         metrics_source=metrics_source,
         checked_at=checked_at or datetime.now(UTC),
         reasons=[f.as_reason() for f in failures],
         pods=pod_reports,
+        denied_attempts=denied,
         failures=failures,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 PROXY_CONTAINER = "linkerd-proxy"
@@ -17,6 +17,10 @@ PROXY_CONTAINER = "linkerd-proxy"
 ProxyKind = Literal["sidecar", "native-sidecar"]
 MetricsStatus = Literal["ok", "empty", "unparseable", "unavailable", "skipped"]
 Status = Literal["verified", "not-verified", "cannot-run"]
+#: The program's `cachemesh:caches[].authorization`. permissive = the guide (default policy
+#: all-unauthenticated, no Server objects); strict/meshed = a Server + AuthorizationPolicy per port.
+Authorization = Literal["strict", "meshed", "permissive"]
+AUTHORIZATION_MODES: tuple[str, ...] = ("strict", "meshed", "permissive")
 
 
 class _Model(BaseModel):
@@ -33,10 +37,10 @@ class Expectation(_Model):
     replicas: int = Field(ge=1)
     ports: tuple[int, ...] = Field(min_length=1)
     identity: str = Field(min_length=1)
-    # Reserved for a later "strict authorization mode" (srv_name / authz_name labels and the
-    # inbound_*_authz_deny_total counters). Refused until implemented: a field that is accepted but
-    # silently not checked would let a report claim more than it proved.
-    expected_server_names: tuple[str, ...] | None = None
+    # strict/meshed: inbound connections on every port must be admitted by the program's own Server
+    # (port -> Server name; its AuthorizationPolicy has the same name). permissive: not checked.
+    authorization: Authorization = "permissive"
+    expected_servers: dict[int, str] = Field(default_factory=dict)
 
     @field_validator("ports")
     @classmethod
@@ -46,14 +50,37 @@ class Expectation(_Model):
             raise ValueError(f"ports out of range 1-65535: {bad}")
         return tuple(sorted(set(ports)))
 
-    @field_validator("expected_server_names")
-    @classmethod
-    def _strict_mode_not_yet(cls, names: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        if names is not None:
+    @model_validator(mode="after")
+    def _servers_match_mode(self) -> Expectation:
+        servers = self.expected_servers
+        if self.authorization == "permissive":
+            # A Server name that is accepted but never checked would let a report claim more than
+            # it proved.
+            if servers:
+                raise ValueError(
+                    "expected servers only apply to the strict and meshed authorization modes"
+                )
+            return self
+        missing = [p for p in self.ports if p not in servers]
+        if missing:
             raise ValueError(
-                "strict authorization mode (expectedServerNames) is not implemented yet"
+                f"{self.authorization} authorization needs the expected Server of every port; "
+                f"missing for port(s) {', '.join(map(str, missing))} "
+                "(e.g. --servers 47100=NAME-communication,47500=NAME-discovery)"
             )
-        return names
+        extra = sorted(p for p in servers if p not in self.ports)
+        if extra:
+            raise ValueError(
+                f"expected servers name port(s) {', '.join(map(str, extra))} that are not in ports"
+            )
+        empty = sorted(p for p, name in servers.items() if not name.strip())
+        if empty:
+            raise ValueError(f"empty Server name for port(s) {', '.join(map(str, empty))}")
+        return self
+
+    @property
+    def checks_servers(self) -> bool:
+        return self.authorization in ("strict", "meshed")
 
     @property
     def pod_names(self) -> list[str]:
@@ -89,8 +116,21 @@ class InboundStats(_Model):
     plaintext_reasons: dict[str, int] = Field(default_factory=dict)
     # Inbound peers are named by the client identity the proxy verified.
     identities: dict[str, int] = Field(default_factory=dict)
-    # srv_name labels seen: collected now so a strict authorization mode can check them later.
+    # srv_name label values as the proxy wrote them (`N-communication`, `all-unauthenticated`, or
+    # `default:all-unauthenticated` from pre-2.12 proxies) -> connections.
     server_names: dict[str, int] = Field(default_factory=dict)
+    # The same, normalised to `kind:name` (`server:N-communication`, `default:all-unauthenticated`):
+    # what admitted the connections (tcp_open_total srv_kind/srv_name).
+    admitted_by: dict[str, int] = Field(default_factory=dict)
+    # inbound_tcp_authz_allow_total authz_kind/authz_name (saz_name on old proxies) as `kind:name`.
+    authorized_by: dict[str, int] = Field(default_factory=dict)
+    # Refused connection attempts: inbound_tcp_authz_deny_total (by client_id, or `no_tls:<reason>`
+    # for clients without mTLS), inbound_tcp_errors_total{error="unauthorized"}, and connections
+    # cut by a policy change (inbound_tcp_authz_terminate_total). Reported, never a failure.
+    denied: int = 0
+    denied_by: dict[str, int] = Field(default_factory=dict)
+    unauthorized_errors: int = 0
+    terminated: int = 0
 
 
 class OutboundStats(_Model):
@@ -135,6 +175,17 @@ class Failure(_Model):
         return f"{where}: {self.problem}" if where else self.problem
 
 
+class DeniedAttempts(_Model):
+    """Connection attempts the authorization policy refused on the checked ports, per pod and port.
+
+    A pod/port's count is the larger of inbound_tcp_authz_deny_total and
+    inbound_tcp_errors_total{error="unauthorized"}: one refused connection can show in both.
+    """
+
+    total: int = 0
+    by_pod: dict[str, dict[int, int]] = Field(default_factory=dict)
+
+
 class Report(_Model):
     verified: bool
     status: Status
@@ -142,12 +193,15 @@ class Report(_Model):
     statefulset: str
     expected_identity: str
     ports: tuple[int, ...]
+    authorization: Authorization = "permissive"
+    expected_servers: dict[int, str] = Field(default_factory=dict)
     metrics_source: str | None = None
     checked_at: datetime
     attempts: int = 1
     elapsed_seconds: float = 0.0
     reasons: list[str] = Field(default_factory=list)
     pods: dict[str, PodReport] = Field(default_factory=dict)
+    denied_attempts: DeniedAttempts = Field(default_factory=DeniedAttempts)
     failures: list[Failure] = Field(default_factory=list)
 
     def to_json(self) -> str:

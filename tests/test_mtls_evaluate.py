@@ -149,15 +149,16 @@ def test_report_json_uses_camel_case_keys() -> None:
     assert "plaintextReasons" in doc["pods"]["ignite-0"]["ports"]["47100"]["inbound"]
 
 
-def test_strict_authorization_mode_is_refused_until_implemented() -> None:
-    with pytest.raises(ValidationError, match="strict authorization mode"):
+def test_strict_authorization_mode_needs_a_server_per_port() -> None:
+    with pytest.raises(ValidationError, match="missing for port"):
         Expectation(
             namespace="ignite",
             statefulset="ignite",
             replicas=2,
-            ports=(47100,),
+            ports=(47100, 47500),
             identity=IDENTITY,
-            expected_server_names=("ignite-cache",),
+            authorization="strict",
+            expected_servers={47100: "ignite-communication"},
         )
 
 
