@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Policy
 
+from .authorization_rules import AUTHORIZATION_POLICIES
 from .rules import RESOURCE_POLICIES
 from .stack_rules import STACK_POLICIES
 
@@ -13,11 +14,12 @@ PACK_DESCRIPTION = (
     "before they "
     "reach the cluster: opaque cache ports, injection on the pod template, no port skipping, "
     "meshed cache "
-    "workloads, Linkerd control plane ordering, plus the Kyverno Linkerd policies."
+    "workloads, Linkerd control plane ordering, cache ports behind a Server and an "
+    "authorization, plus the Kyverno Linkerd policies."
 )
 PACK_ENFORCEMENT_LEVEL = EnforcementLevel.ADVISORY
 
-POLICIES: list[Policy] = [*RESOURCE_POLICIES, *STACK_POLICIES]
+POLICIES: list[Policy] = [*RESOURCE_POLICIES, *STACK_POLICIES, *AUTHORIZATION_POLICIES]
 
 
 def default_levels() -> dict[str, str]:

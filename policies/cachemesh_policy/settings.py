@@ -94,6 +94,18 @@ _INCLUDE_HEADLESS_SCHEMA: dict[str, Any] = {
         "so the pod template's annotation (opaque-ports rule) is what counts."
     ),
 }
+#: Ports besides the cache ports that a meshed cache workload declaring them must put behind a
+#: Server + authorization: the HTTP REST API (ignite-rest-http) reads and writes cache data.
+DEFAULT_EXTRA_AUTHORIZED_PORTS: tuple[int, ...] = (8080,)
+_EXTRA_AUTHORIZED_PORTS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "integer", "minimum": 1, "maximum": 65535},
+    "default": list(DEFAULT_EXTRA_AUTHORIZED_PORTS),
+    "description": (
+        "Ports besides cachePorts that need a Server and an authorization when the cache "
+        "workload declares them (default 8080, the REST API)."
+    ),
+}
 _CONTROL_PLANE_CHARTS_SCHEMA: dict[str, Any] = {
     "type": "array",
     "items": {"type": "string"},
@@ -121,6 +133,11 @@ SERVICE_PROPERTIES: dict[str, dict[str, Any]] = {
     **CACHE_PROPERTIES,
     "includeHeadless": _INCLUDE_HEADLESS_SCHEMA,
 }
+AUTHORIZED_PROPERTIES: dict[str, dict[str, Any]] = {
+    **CACHE_PROPERTIES,
+    **NAMESPACE_PROPERTIES,
+    "extraAuthorizedPorts": _EXTRA_AUTHORIZED_PORTS_SCHEMA,
+}
 CONTROL_PLANE_PROPERTIES: dict[str, dict[str, Any]] = {
     **CACHE_PROPERTIES,
     **NAMESPACE_PROPERTIES,
@@ -142,6 +159,7 @@ class Settings:
     server_mode: str = "when-stack-has-servers"
     include_headless: bool = False
     control_plane_charts: tuple[str, ...] = DEFAULT_CONTROL_PLANE_CHARTS
+    extra_authorized_ports: tuple[int, ...] = DEFAULT_EXTRA_AUTHORIZED_PORTS
 
     def is_exempt(self, namespace: str) -> bool:
         return any(fnmatch.fnmatchcase(namespace, p) for p in self.exempt_namespaces)
@@ -156,9 +174,9 @@ def _strings(value: object, default: Sequence[str]) -> tuple[str, ...]:
     return tuple(s for s in sequence(value) if isinstance(s, str))
 
 
-def _ports(value: object) -> tuple[int, ...]:
+def _ports(value: object, default: tuple[int, ...] = DEFAULT_CACHE_PORTS) -> tuple[int, ...]:
     if value is None:
-        return DEFAULT_CACHE_PORTS
+        return default
     ports = [as_port(p) for p in sequence(value)]
     return tuple(sorted({p for p in ports if p is not None}))
 
@@ -188,5 +206,8 @@ def read_settings(config: Mapping[str, Any] | None) -> Settings:
         include_headless=include_headless if isinstance(include_headless, bool) else False,
         control_plane_charts=_strings(
             config.get("controlPlaneCharts"), DEFAULT_CONTROL_PLANE_CHARTS
+        ),
+        extra_authorized_ports=_ports(
+            config.get("extraAuthorizedPorts"), DEFAULT_EXTRA_AUTHORIZED_PORTS
         ),
     )

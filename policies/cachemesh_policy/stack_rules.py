@@ -66,6 +66,7 @@ class StackView:
     servers: list[PolicyResource] = field(default_factory=list)
     routes: list[PolicyResource] = field(default_factory=list)
     authorization_policies: list[PolicyResource] = field(default_factory=list)
+    server_authorizations: list[PolicyResource] = field(default_factory=list)
     control_planes: list[PolicyResource] = field(default_factory=list)
 
 
@@ -102,6 +103,8 @@ def build_view(resources: Iterable[PolicyResource], settings: Settings) -> Stack
             view.routes.append(resource)
         elif kind == "AuthorizationPolicy" and group == "policy.linkerd.io":
             view.authorization_policies.append(resource)
+        elif kind == "ServerAuthorization" and group == "policy.linkerd.io":
+            view.server_authorizations.append(resource)
         elif (kind, name_of(props, resource.name)) in CONTROL_PLANE_OBJECTS:
             view.control_planes.append(resource)
     return view

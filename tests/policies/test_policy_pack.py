@@ -26,6 +26,10 @@ EXPECTED_LEVELS = {
     "require-linkerd-server": "advisory",
     "check-linkerd-authorizationpolicy": "advisory",
     "linkerd-control-plane-first": "advisory",
+    "cache-ports-authorized": "mandatory",
+    "cache-ports-authorized-permissive": "advisory",
+    "cache-ports-legacy-authorization": "advisory",
+    "server-opaque-protocol": "mandatory",
     "add-linkerd-mesh-injection": "disabled",
     "add-linkerd-policy-annotation": "disabled",
 }

@@ -120,3 +120,85 @@ def test_each_planted_mistake_gives_its_mandatory_violation(
     assert mandatory(found) == [expected], [v.message for v in found]
     [violation] = [v for v in found if v.policy == expected]
     assert "StatefulSet ignite/ignite" in violation.message
+
+
+# --- Linkerd authorization (issue 7): the program's Server/AuthorizationPolicy objects ----------
+
+SERVER = "kubernetes:policy.linkerd.io/v1beta3:Server"
+AUTHORIZATION_POLICY = "kubernetes:policy.linkerd.io/v1alpha1:AuthorizationPolicy"
+
+
+def _program_with(product: str, extra: dict[str, Any]) -> ProgramRun:
+    key = f"{product}:{sorted(extra.items())}"
+    if key not in _RUNS:
+        config, secrets = CONFIGS[product]
+        caches = config.get("caches", [{"name": "ignite"}])
+        _RUNS[key] = run_program(
+            {**config, "caches": [{**c, **extra} for c in caches]}, secrets=secrets
+        )
+    return _RUNS[key]
+
+
+def server_of_port(port: int, change: Callable[[dict[str, Any]], None]) -> Callable[..., None]:
+    def mutate(rtype: str, inputs: dict[str, Any]) -> None:
+        if rtype == SERVER and inputs["spec"]["port"] == port:
+            change(inputs)
+
+    return mutate
+
+
+def retarget_policy_of_port(port: int) -> Callable[..., None]:
+    suffix = {10800: "thinclient", 47100: "communication", 47500: "discovery", 8080: "rest"}[port]
+
+    def mutate(rtype: str, inputs: dict[str, Any]) -> None:
+        if rtype == AUTHORIZATION_POLICY and inputs["metadata"]["name"].endswith(f"-{suffix}"):
+            inputs["spec"]["targetRef"]["name"] = "nothing"
+
+    return mutate
+
+
+@products
+def test_the_program_covers_every_cache_port_with_a_server_and_its_policy(product: str) -> None:
+    resources = policy_resources(program(product))
+    servers = {r.props["spec"]["port"] for r in resources if r.resource_type == SERVER}
+    assert {10800, 47100, 47500, 8080} <= servers
+    found = evaluate(resources)
+    assert not [v for v in found if v.policy.startswith(("cache-ports", "server-opaque"))]
+
+
+@products
+@pytest.mark.parametrize(
+    ("mutate", "expected", "where"),
+    [
+        (server_of_port(47100, lambda i: i["spec"].pop("proxyProtocol")), "server-opaque-protocol",
+         "covers cache port 47100"),
+        (server_of_port(47500, lambda i: i["spec"].update(port=47501)), "cache-ports-authorized",
+         "cache port 47500 is not covered"),
+        (server_of_port(10800, lambda i: i["spec"]["podSelector"]["matchLabels"].update(type="x")),
+         "cache-ports-authorized", "cache port 10800 is not covered"),
+        (retarget_policy_of_port(47100), "cache-ports-authorized",
+         "no AuthorizationPolicy targets it"),
+    ],
+    ids=["server-not-opaque", "server-wrong-port", "server-wrong-selector", "policy-retargeted"],
+)  # fmt: skip
+def test_broken_program_authorization_is_mandatory(
+    product: str, mutate: Callable[[str, dict[str, Any]], None], expected: str, where: str
+) -> None:
+    found = evaluate(policy_resources(program(product), mutate))
+    assert mandatory(found) == [expected], [v.message for v in found]
+    [violation] = [v for v in found if v.policy == expected]
+    assert where in violation.message and "ignite/ignite" in violation.message
+
+
+@products
+def test_permissive_program_gets_only_the_advisory(product: str) -> None:
+    run = _program_with(product, {"authorization": "permissive"})
+    found = evaluate(policy_resources(run))
+    assert mandatory(found) == [], [v.message for v in found]
+    ports = sorted(
+        int(v.message.split("cache port ")[1].split()[0])
+        for v in found
+        if v.policy == "cache-ports-authorized-permissive"
+    )
+    assert ports == [8080, 10800, 47100, 47500]
+    assert all(v.level == "advisory" for v in found)

@@ -1,0 +1,331 @@
+"""Stack rules for Linkerd authorization of the cache ports (issue 7).
+
+A meshed cache workload's cache ports must each be covered by a Linkerd ``Server`` that an
+``AuthorizationPolicy`` targets; otherwise the pods' default inbound policy decides, and the
+guide's default (``all-unauthenticated``) lets any client in, plaintext included. Pulumi sets one
+enforcement level per policy, so the rule is split like ``no-port-skipping``: mandatory for
+workloads in the strict/meshed modes (or that do not say), advisory for pod templates that say
+``cachemesh.io/authorization: permissive``. Two more rules share the same view:
+``cache-ports-legacy-authorization`` (advisory: a ``ServerAuthorization`` should become an
+``AuthorizationPolicy``) and ``server-opaque-protocol`` (mandatory: a Server's ``proxyProtocol``
+supersedes the opaque-ports annotation, so a cache port's Server must say ``opaque``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    PolicyResource,
+    ReportViolation,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from .annotations import is_meshed_value
+from .checks import is_cache_workload, required_opaque_ports
+from .settings import AUTHORIZED_PROPERTIES, CACHE_PROPERTIES, NAMESPACE_PROPERTIES, Settings
+from .stack_rules import StackView, _settings_and_view, effective_inject
+from .workloads import Workload, as_port, mapping, name_of, namespace_of, sequence
+
+AUTHORIZATION_MODE = "cachemesh.io/authorization"
+POLICY_GROUP = "policy.linkerd.io"
+OPAQUE = "opaque"
+
+
+def workload_mode(workload: Workload) -> str:
+    """The pod template's ``cachemesh.io/authorization``; absent means the program's default."""
+    value = workload.template_annotations.get(AUTHORIZATION_MODE)
+    return value.strip() if isinstance(value, str) and value.strip() else "strict"
+
+
+def server_selects(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
+    """Whether a Server's ``podSelector`` selects pods with ``labels``.
+
+    ``matchLabels`` and ``matchExpressions`` with ``In``, ``NotIn``, ``Exists`` and
+    ``DoesNotExist`` (the Kubernetes label-selector operators). Anything else (an unknown
+    operator, a malformed expression) is treated as not selecting: the rule then asks for a
+    Server rather than trusting one it cannot read. An empty ``podSelector`` selects every pod
+    of the namespace, as in Linkerd.
+    """
+    for key, value in mapping(selector.get("matchLabels")).items():
+        if labels.get(key) != value:
+            return False
+    for expression in sequence(selector.get("matchExpressions")):
+        expr = mapping(expression)
+        key = expr.get("key")
+        operator = expr.get("operator")
+        values = [v for v in sequence(expr.get("values")) if isinstance(v, str)]
+        if not isinstance(key, str):
+            return False
+        present = key in labels
+        if operator == "In":
+            if not (present and labels.get(key) in values):
+                return False
+        elif operator == "NotIn":
+            if present and labels.get(key) in values:
+                return False
+        elif operator == "Exists":
+            if not present:
+                return False
+        elif operator == "DoesNotExist":
+            if present:
+                return False
+        else:
+            return False
+    return True
+
+
+def server_port_matches(port_value: object, number: int, name: str | None) -> bool:
+    """A Server's ``spec.port`` is the port number or the container port's name."""
+    as_number = as_port(port_value)
+    if as_number is not None:
+        return as_number == number
+    return isinstance(port_value, str) and name is not None and port_value == name
+
+
+def _spec(resource: PolicyResource) -> Mapping[str, Any]:
+    return mapping(resource.props.get("spec"))
+
+
+def _name(resource: PolicyResource) -> str:
+    return name_of(resource.props, resource.name)
+
+
+def covering_servers(view: StackView, workload: Workload, number: int) -> list[PolicyResource]:
+    """The Servers in the workload's namespace that select its pods on port ``number``."""
+    port_name = next((n for n, p in workload.named_ports().items() if p == number), None)
+    return [
+        server
+        for server in view.servers
+        if namespace_of(server.props) == workload.namespace
+        and server_selects(mapping(_spec(server).get("podSelector")), workload.template_labels)
+        and server_port_matches(_spec(server).get("port"), number, port_name)
+    ]
+
+
+def authorization_policies_for(view: StackView, server: PolicyResource) -> list[PolicyResource]:
+    namespace, name = namespace_of(server.props), _name(server)
+    found = []
+    for policy in view.authorization_policies:
+        target = mapping(_spec(policy).get("targetRef"))
+        group = target.get("group")
+        if (
+            namespace_of(policy.props) == namespace
+            and target.get("kind") == "Server"
+            and group in (None, "", POLICY_GROUP)
+            and target.get("name") == name
+        ):
+            found.append(policy)
+    return found
+
+
+def server_authorizations_for(view: StackView, server: PolicyResource) -> list[PolicyResource]:
+    """Legacy ServerAuthorizations naming the Server, or selecting it by its labels."""
+    namespace, name = namespace_of(server.props), _name(server)
+    server_labels = mapping(mapping(server.props.get("metadata")).get("labels"))
+    found = []
+    for saz in view.server_authorizations:
+        if namespace_of(saz.props) != namespace:
+            continue
+        target = mapping(_spec(saz).get("server"))
+        selector = mapping(target.get("selector"))
+        if target.get("name") == name or (selector and server_selects(selector, server_labels)):
+            found.append(saz)
+    return found
+
+
+def ports_to_authorize(workload: Workload, settings: Settings) -> tuple[int, ...]:
+    """The cache ports it serves, plus the extra ports (REST 8080) it declares."""
+    declared = set(workload.container_ports())
+    extra = [p for p in settings.extra_authorized_ports if p in declared]
+    return tuple(sorted({*required_opaque_ports(workload, settings), *extra}))
+
+
+@dataclass(frozen=True)
+class _Cache:
+    resource: PolicyResource
+    workload: Workload
+    mode: str
+
+
+def _meshed_caches(view: StackView, settings: Settings) -> Iterator[_Cache]:
+    for resource, workload in view.workloads:
+        if not is_cache_workload(workload, settings):
+            continue
+        if not is_meshed_value(effective_inject(workload, view, settings)):
+            continue  # cache-workloads-meshed asks for the mesh first
+        yield _Cache(resource, workload, workload_mode(workload))
+
+
+def _port_label(workload: Workload, number: int) -> str:
+    name = next((n for n, p in workload.named_ports().items() if p == number), None)
+    return f"{number} ({name})" if name else str(number)
+
+
+def _selector_text(workload: Workload) -> str:
+    return "{" + ", ".join(f"{k}: {v}" for k, v in workload.template_labels.items()) + "}"
+
+
+def _validate_cache_ports_authorized(permissive: bool) -> Any:
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        settings, view = _settings_and_view(args)
+        for cache in _meshed_caches(view, settings):
+            if (cache.mode == "permissive") != permissive:
+                continue
+            w = cache.workload
+            why = (
+                f' (its pod template says {AUTHORIZATION_MODE}: "permissive": the default '
+                "inbound policy, all-unauthenticated in the guide, admits any client, plaintext "
+                "included)"
+                if permissive
+                else ""
+            )
+            opaque = set(required_opaque_ports(w, settings))
+            for number in ports_to_authorize(w, settings):
+                port = _port_label(w, number)
+                servers = covering_servers(view, w, number)
+                protocol = ", proxyProtocol: opaque" if number in opaque else ""
+                if not servers:
+                    report_violation(
+                        f"{w.ref}: cache port {port} is not covered by a Linkerd Server{why}; the "
+                        "pods' default inbound policy decides who gets in. Fix: add a Server "
+                        f"(policy.linkerd.io/v1beta3) in namespace {w.namespace} with "
+                        f"spec: {{podSelector: {{matchLabels: {_selector_text(w)}}}, "
+                        f"port: {number}{protocol}}}, and an AuthorizationPolicy whose targetRef "
+                        "is that Server (group: policy.linkerd.io, kind: Server) with "
+                        "requiredAuthenticationRefs to a MeshTLSAuthentication of the identities "
+                        "allowed in.",
+                        cache.resource.urn,
+                    )
+                    continue
+                if any(
+                    authorization_policies_for(view, s) or server_authorizations_for(view, s)
+                    for s in servers
+                ):
+                    continue  # legacy ServerAuthorization: cache-ports-legacy-authorization
+                names = ", ".join(sorted(_name(s) for s in servers))
+                first = sorted(_name(s) for s in servers)[0]
+                report_violation(
+                    f"{w.ref}: cache port {port} is covered by Server {names} in namespace "
+                    f"{w.namespace}, but no AuthorizationPolicy targets it{why}, so the port "
+                    "admits nobody (or, in older Linkerd, falls back to the default policy). Fix: "
+                    f"add an AuthorizationPolicy in namespace {w.namespace} with spec.targetRef "
+                    f"{{group: policy.linkerd.io, kind: Server, name: {first}}} and "
+                    "requiredAuthenticationRefs to a MeshTLSAuthentication of the identities "
+                    "allowed in.",
+                    cache.resource.urn,
+                )
+
+    return validate
+
+
+_AUTHZ_SCHEMA = PolicyConfigSchema(properties=AUTHORIZED_PROPERTIES)
+
+cache_ports_authorized = StackValidationPolicy(
+    name="cache-ports-authorized",
+    description="Every cache port of a meshed cache workload must be covered by a Linkerd Server "
+    "that an AuthorizationPolicy targets.",
+    validate=_validate_cache_ports_authorized(permissive=False),
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=_AUTHZ_SCHEMA,
+    severity=Severity.HIGH,
+    tags=["linkerd", "authorization", "ignite", "gridgain"],
+)
+
+cache_ports_authorized_permissive = StackValidationPolicy(
+    name="cache-ports-authorized-permissive",
+    description="cache-ports-authorized for pod templates that say cachemesh.io/authorization: "
+    "permissive (the guide's behaviour): advisory.",
+    validate=_validate_cache_ports_authorized(permissive=True),
+    enforcement_level=EnforcementLevel.ADVISORY,
+    config_schema=_AUTHZ_SCHEMA,
+    severity=Severity.MEDIUM,
+    tags=["linkerd", "authorization", "ignite", "gridgain"],
+)
+
+
+def _validate_legacy_authorization(
+    args: StackValidationArgs, report_violation: ReportViolation
+) -> None:
+    settings, view = _settings_and_view(args)
+    reported: set[tuple[str, str]] = set()
+    for cache in _meshed_caches(view, settings):
+        w = cache.workload
+        for number in ports_to_authorize(w, settings):
+            for server in covering_servers(view, w, number):
+                for saz in server_authorizations_for(view, server):
+                    key = (saz.urn, server.urn)
+                    if key in reported:
+                        continue
+                    reported.add(key)
+                    report_violation(
+                        f"ServerAuthorization {namespace_of(saz.props)}/{_name(saz)} authorizes "
+                        f"Server {_name(server)} (cache port {_port_label(w, number)} of "
+                        f"{w.ref}): ServerAuthorization is Linkerd's legacy form. Fix: replace it "
+                        "with an AuthorizationPolicy (policy.linkerd.io/v1alpha1) whose "
+                        f"targetRef is {{group: policy.linkerd.io, kind: Server, name: "
+                        f"{_name(server)}}} and whose requiredAuthenticationRefs name a "
+                        "MeshTLSAuthentication of the same identities.",
+                        saz.urn,
+                    )
+
+
+cache_ports_legacy_authorization = StackValidationPolicy(
+    name="cache-ports-legacy-authorization",
+    description="A cache port's Server should be authorized by an AuthorizationPolicy, not the "
+    "legacy ServerAuthorization.",
+    validate=_validate_legacy_authorization,
+    enforcement_level=EnforcementLevel.ADVISORY,
+    config_schema=_AUTHZ_SCHEMA,
+    severity=Severity.LOW,
+    tags=["linkerd", "authorization"],
+)
+
+
+def _validate_server_opaque_protocol(
+    args: StackValidationArgs, report_violation: ReportViolation
+) -> None:
+    settings, view = _settings_and_view(args)
+    reported: set[str] = set()
+    for cache in _meshed_caches(view, settings):
+        w = cache.workload
+        for number in required_opaque_ports(w, settings):
+            for server in covering_servers(view, w, number):
+                protocol = _spec(server).get("proxyProtocol")
+                if protocol == OPAQUE or server.urn in reported:
+                    continue
+                reported.add(server.urn)
+                shown = f'"{protocol}"' if isinstance(protocol, str) else "not set (unknown)"
+                report_violation(
+                    f"Server {namespace_of(server.props)}/{_name(server)} covers cache port "
+                    f"{_port_label(w, number)} of {w.ref}, but its spec.proxyProtocol is {shown}. "
+                    "A Server's proxyProtocol supersedes the config.linkerd.io/opaque-ports "
+                    "annotation, so Linkerd runs protocol detection on this server-first port "
+                    "and the nodes' handshakes stall again. Fix: set spec.proxyProtocol = "
+                    '"opaque".',
+                    server.urn,
+                )
+
+
+server_opaque_protocol = StackValidationPolicy(
+    name="server-opaque-protocol",
+    description="A Server that covers an opaque cache port must set proxyProtocol: opaque.",
+    validate=_validate_server_opaque_protocol,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=PolicyConfigSchema(properties={**CACHE_PROPERTIES, **NAMESPACE_PROPERTIES}),
+    severity=Severity.CRITICAL,
+    tags=["linkerd", "authorization", "opaque-ports"],
+)
+
+AUTHORIZATION_POLICIES: list[StackValidationPolicy] = [
+    cache_ports_authorized,
+    cache_ports_authorized_permissive,
+    cache_ports_legacy_authorization,
+    server_opaque_protocol,
+]
