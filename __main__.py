@@ -116,6 +116,8 @@ for (key, component), cache in zip(caches.items(), settings.caches, strict=True)
                 enforce=check.enforce,
                 metrics_source=check.metrics_source,
                 pod_template_fingerprint=component.pod_template_fingerprint,
+                authorization=cache.authorization.value,
+                servers=component.server_names,
                 kube_context=kubernetes_config.get("context"),
                 kubeconfig=kubernetes_config.get("kubeconfig"),
             ),

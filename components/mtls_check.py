@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shlex
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,10 @@ class MtlsCheckArgs:
     metrics_source: str
     # Changes whenever the pods are replaced (MeshedCache.pod_template_fingerprint).
     pod_template_fingerprint: str
+    # The cache's authorization mode; in strict/meshed mode inbound connections must be admitted
+    # by the program's own Servers (port -> Server name).
+    authorization: str = "permissive"
+    servers: dict[int, str] = field(default_factory=dict)
     kube_context: str | None = None
     kubeconfig: str | None = None
 
@@ -56,7 +60,14 @@ def check_command(args: MtlsCheckArgs) -> str:
         "--timeout", str(args.timeout_seconds),
         "--interval", str(args.interval_seconds),
         "--metrics-source", args.metrics_source,
+        "--authorization", args.authorization,
     ]  # fmt: skip
+    checked_servers = {port: args.servers[port] for port in args.ports if port in args.servers}
+    if checked_servers:
+        argv += [
+            "--servers",
+            ",".join(f"{p}={name}" for p, name in sorted(checked_servers.items())),
+        ]
     if args.kube_context:
         argv += ["--context", args.kube_context]
     if args.kubeconfig:

@@ -189,3 +189,42 @@ def test_check_outputs_are_under_the_mtls_check_component() -> None:
     run = run_program()
     check = run.one(COMMAND, "ignite/ignite-mtls-check")
     assert [a.type for a in run.ancestors(check)] == ["cachemesh:index:MtlsCheck"]
+
+
+STRICT_ARGS = replace(
+    FAKE_ARGS,
+    # What the program passes for the default stack: its own identity, strict mode, its Servers.
+    identity="ignite.ignite.serviceaccount.identity.linkerd.cluster.local",
+    authorization="strict",
+    servers={10800: "ignite-thinclient", 47100: "ignite-communication", 47500: "ignite-discovery"},
+)
+
+
+def test_strict_check_is_told_the_mode_and_the_servers_of_the_checked_ports() -> None:
+    create = _check(run_program())["create"]
+    assert "--authorization strict" in create
+    assert "--servers 47100=ignite-communication,47500=ignite-discovery" in create
+
+
+def test_permissive_check_is_told_the_mode_and_no_servers() -> None:
+    create = _check(run_program({"caches": [{"name": "ignite", "authorization": "permissive"}]}))
+    assert "--authorization permissive" in create["create"]
+    assert "--servers" not in create["create"]
+
+
+def test_strict_command_line_verifies_traffic_admitted_by_the_programs_servers(
+    cluster: FakeCluster,  # noqa: F811
+) -> None:
+    cluster.use("pods-2-strict.json", "strict-verified-2")
+    result = _run_check(STRICT_ARGS)
+    assert result.returncode == 0, result.stdout
+    assert parse_check_output(result.stdout)["verified"] is True
+
+
+def test_strict_command_line_refuses_traffic_admitted_by_the_default_policy(
+    cluster: FakeCluster,  # noqa: F811
+) -> None:
+    cluster.use("pods-2-strict.json", "strict-default-policy")
+    result = _run_check(STRICT_ARGS)
+    assert result.returncode == 1
+    assert parse_check_output(result.stdout)["verified"] is False
