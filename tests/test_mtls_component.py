@@ -228,3 +228,21 @@ def test_strict_command_line_refuses_traffic_admitted_by_the_default_policy(
     result = _run_check(STRICT_ARGS)
     assert result.returncode == 1
     assert parse_check_output(result.stdout)["verified"] is False
+
+
+def test_the_default_stacks_own_check_command_verifies_a_strict_cluster(
+    cluster: FakeCluster,  # noqa: F811
+) -> None:
+    cluster.use("pods-2-strict.json", "strict-verified-2")
+    check = _check(run_program())
+    result = subprocess.run(
+        ["/bin/sh", "-c", check["create"]],
+        cwd=check["dir"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    report = parse_check_output(result.stdout)
+    assert report["verified"] is True
+    assert report["authorization"] == "strict"
