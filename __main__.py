@@ -28,7 +28,7 @@ if not meshed:
         "between cache nodes is plain TCP, unencrypted and unauthenticated."
     )
 
-# Gateway API CRDs -> Linkerd CRDs -> control plane -> every cache (docs/linkerd.md).
+# Gateway API CRDs -> Linkerd CRDs -> control plane -> every cache (README.md).
 mesh: list[pulumi.Resource] = []
 control_plane: LinkerdControlPlane | None = None
 if meshed:

@@ -6,7 +6,7 @@ release (with `installGatewayAPI: false`: GatewayApiCrds owns those CRDs), with 
 LinkerdCni component (components/linkerd_cni.py: the `linkerd2-cni` release), then the
 `linkerd-control-plane` release, which waits until every control-plane object is ready.
 
-Both charts are `helm.v3.Release`s (see docs/linkerd.md for why not `helm.v4.Chart`).
+Both charts are `helm.v3.Release`s (see README.md for why not `helm.v4.Chart`).
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ class LinkerdControlPlane(pulumi.ComponentResource):
                     "cachemesh:linkerd.rotateTrustAnchor is true: the Linkerd trust anchor is NOT "
                     "protected, so this update may replace it. Every meshed pod keeps the old "
                     "anchor until it restarts, and meshed traffic fails until then. Follow "
-                    "docs/linkerd.md 'Rotating the trust anchor', then set it back to false.",
+                    "README.md 'Rotating the trust anchor', then set it back to false.",
                     resource=self,
                 )
             identity = generated_identity(

@@ -170,7 +170,7 @@ class IdentityReport:
         if self.trust_anchor_days_left < MIN_DAYS_LEFT:
             out.append(
                 f"the Linkerd trust anchor expires in {self.trust_anchor_days_left} days "
-                f"({self.trust_anchor_not_after}); rotate it (docs/linkerd.md, 'Rotating the "
+                f"({self.trust_anchor_not_after}); rotate it (README.md, 'Rotating the "
                 "trust anchor') before it lapses, or every meshed connection fails"
             )
         if self.issuer_days_left < MIN_DAYS_LEFT:

@@ -13,7 +13,7 @@ at least `earlyRenewalHours` left. Inside a generation every input is the same, 
 certificate, updates the chart and Secrets, then deletes the old ones.
 
 The trust anchor has no generation: it is protected, and only `cachemesh:linkerd.rotateTrustAnchor`
-lifts the protection (see docs/linkerd.md, "Rotating the trust anchor").
+lifts the protection (see README.md, "Rotating the trust anchor").
 """
 
 from __future__ import annotations

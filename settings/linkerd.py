@@ -1,7 +1,7 @@
 """Settings of the mesh: `cachemesh:gatewayApi` and `cachemesh:linkerd`.
 
 Linkerd's Helm chart versions and the Gateway API release each needs are kept as data here
-(LINKERD_CHARTS); docs/linkerd.md explains where the pairing comes from.
+(LINKERD_CHARTS); README.md explains where the pairing comes from.
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ class LinkerdSettings(SettingsModel):
     # The one way to let `pulumi up` replace the protected trust anchor.
     rotate_trust_anchor: bool = False
     # Install the Linkerd CNI plugin (chart linkerd2-cni) and run the control plane with
-    # cniEnabled: no linkerd-init container in meshed pods (docs/linkerd.md "The CNI plugin").
+    # cniEnabled: no linkerd-init container in meshed pods (README.md "The CNI plugin").
     cni: bool = False
 
     @field_validator("version")
@@ -283,6 +283,6 @@ def linkerd_problems(
                 f"{full_key(('gatewayApi', 'version'))}: {gateway_api.version} does not match "
                 f"{wanted}, the Gateway API release Linkerd chart {linkerd.version} is built and "
                 f"tested with. Fix with: pulumi config set --path gatewayApi.version {wanted} "
-                "(or pick the Linkerd version paired with yours in docs/linkerd.md)"
+                "(or pick the Linkerd version paired with yours in README.md)"
             )
     return problems

@@ -1,6 +1,6 @@
 """Same verdicts as Kyverno's Linkerd policies on the scenarios their own tests use.
 
-Each Kyverno policy maps onto one or more cachemesh policies (docs/policies.md); a resource
+Each Kyverno policy maps onto one or more cachemesh policies (README.md); a resource
 "fails" when any of them reports it. The cases are cachemesh's own re-statement of the Kyverno
 library's test cases, in kyverno_cases.py.
 """
