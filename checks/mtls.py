@@ -128,15 +128,10 @@ def run_check(
 
 
 def _cannot_run_report(exp: Expectation, source: str, message: str, start: float) -> Report:
-    return Report(
+    return Report.about(
+        exp,
         verified=False,
         status="cannot-run",
-        namespace=exp.namespace,
-        statefulset=exp.statefulset,
-        expected_identity=exp.identity,
-        ports=exp.ports,
-        authorization=exp.authorization,
-        expected_servers=exp.expected_servers,
         metrics_source=source,
         checked_at=datetime.now(UTC),
         attempts=0,

@@ -800,15 +800,10 @@ def evaluate(
     verified = not failures and len(tallies) == exp.replicas
     if not verified and not failures:  # belt and braces: never verified without full evidence
         failures.append(_fail(exp, "metrics", None, None, "not every pod's metrics were evaluated"))
-    return Report(
+    return Report.about(
+        exp,
         verified=verified,
         status="verified" if verified else "not-verified",
-        namespace=exp.namespace,
-        statefulset=exp.statefulset,
-        expected_identity=exp.identity,
-        ports=exp.ports,
-        authorization=exp.authorization,
-        expected_servers=exp.expected_servers,
         metrics_source=metrics_source,
         checked_at=checked_at or datetime.now(UTC),
         reasons=[f.as_reason() for f in failures],

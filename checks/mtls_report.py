@@ -7,7 +7,7 @@ read by the Pulumi component and by people, and the rest of the stack outputs ar
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -203,6 +203,19 @@ class Report(_Model):
     pods: dict[str, PodReport] = Field(default_factory=dict)
     denied_attempts: DeniedAttempts = Field(default_factory=DeniedAttempts)
     failures: list[Failure] = Field(default_factory=list)
+
+    @classmethod
+    def about(cls, exp: Expectation, **fields: Any) -> Report:
+        """A report on what `exp` expects (namespace, pods, ports, identity, mode) plus `fields`."""
+        return cls(
+            namespace=exp.namespace,
+            statefulset=exp.statefulset,
+            expected_identity=exp.identity,
+            ports=exp.ports,
+            authorization=exp.authorization,
+            expected_servers=exp.expected_servers,
+            **fields,
+        )
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True, indent=2)
