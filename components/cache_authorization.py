@@ -12,11 +12,20 @@ With the pods' default inbound policy at `deny`, every other port and every unau
 (plaintext) connection is refused. A Server's `proxyProtocol` supersedes the opaque-ports
 annotation for its port, so the server-first ports' Servers say `opaque` — otherwise protocol
 detection, the guide's handshake stall, would come back.
+
+The REST port is HTTP, and the kubelet probes it. Left alone, Linkerd authorizes probes with a
+default route: GET on the probe's *path* from `probeNetworks` (0.0.0.0/0 by default). Ignite's
+REST API is one path, `/ignite`, with the command in the query, so that default route would open
+the whole REST API (`?cmd=get`, `?cmd=put`, …) to anyone. So the REST Server gets two HTTPRoutes:
+one matching exactly the probe commands (path and `cmd` query parameter), authorized for the
+probe networks by a `NetworkAuthentication`, and one for everything else, authorized like any
+client port. A Server with routes gets no default probe route.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -29,6 +38,7 @@ POLICY_GROUP = "policy.linkerd.io"
 SERVER_API = f"{POLICY_GROUP}/v1beta3"
 AUTHN_API = f"{POLICY_GROUP}/v1alpha1"
 AUTHZ_API = f"{POLICY_GROUP}/v1alpha1"
+ROUTE_API = f"{POLICY_GROUP}/v1beta3"
 ANY_MESHED = ("*",)
 
 
@@ -43,6 +53,9 @@ class CacheAuthorizationArgs:
     # The cache pods' own identity, and who may use the client ports (empty: any meshed).
     own_identity: str
     client_identities: tuple[str, ...] = ()
+    # The kubelet's HTTP probe paths (with query) on the REST port, and where probes come from.
+    probe_paths: tuple[str, ...] = ()
+    probe_networks: tuple[str, ...] = ()
 
 
 def proxy_protocol(port: CachePort) -> str:
@@ -60,6 +73,16 @@ def authentications(args: CacheAuthorizationArgs) -> dict[PortAccess, tuple[str,
         PortAccess.PEERS: (f"{args.cache_name}-peers", (args.own_identity,)),
         PortAccess.CLIENTS: (f"{args.cache_name}-clients", args.client_identities or ANY_MESHED),
     }
+
+
+def probe_match(probe_path: str) -> dict:
+    """An exact HTTPRoute match for one probe request: path, query parameters, GET."""
+    url = urlsplit(probe_path)
+    match: dict = {"path": {"type": "Exact", "value": url.path or "/"}, "method": "GET"}
+    params = parse_qsl(url.query, keep_blank_values=True)
+    if params:
+        match["queryParams"] = [{"type": "Exact", "name": k, "value": v} for k, v in params]
+    return match
 
 
 def server_names(cache_name: str, ports: tuple[CachePort, ...]) -> dict[int, str]:
@@ -83,51 +106,101 @@ class CacheAuthorization(pulumi.ComponentResource):
         def meta(object_name: str) -> dict:
             return {"name": object_name, "namespace": ns, "labels": args.labels}
 
-        authns: dict[str, k8s.apiextensions.CustomResource] = {}
-        for authn_name, identities in dict(authentications(args).values()).items():
-            authns[authn_name] = k8s.apiextensions.CustomResource(
-                f"{ns}/{authn_name}",
-                api_version=AUTHN_API,
-                kind="MeshTLSAuthentication",
-                metadata=meta(authn_name),
-                spec={"identities": list(identities)},
-                opts=child,
+        def custom(
+            kind: str, api_version: str, object_name: str, spec: dict, *after: pulumi.Resource
+        ) -> k8s.apiextensions.CustomResource:
+            return k8s.apiextensions.CustomResource(
+                f"{ns}/{object_name}-{kind.lower()}",
+                api_version=api_version,
+                kind=kind,
+                metadata=meta(object_name),
+                spec=spec,
+                opts=pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(depends_on=list(after))
+                ),
             )
 
-        required = authentications(args)
+        def ref(kind: str, object_name: str) -> dict:
+            return {"group": POLICY_GROUP, "kind": kind, "name": object_name}
+
+        def authorize(
+            target_kind: str,
+            target_name: str,
+            target: pulumi.Resource,
+            authn: tuple[str, str, pulumi.Resource],
+        ) -> None:
+            """An AuthorizationPolicy named after its target, requiring one authentication."""
+            authn_kind, authn_name, authn_resource = authn
+            custom(
+                "AuthorizationPolicy",
+                AUTHZ_API,
+                target_name,
+                {
+                    "targetRef": ref(target_kind, target_name),
+                    "requiredAuthenticationRefs": [ref(authn_kind, authn_name)],
+                },
+                target,
+                authn_resource,
+            )
+
+        mesh_authns: dict[PortAccess, tuple[str, str, pulumi.Resource]] = {}
+        created: dict[str, pulumi.Resource] = {}
+        for access, (authn_name, identities) in authentications(args).items():
+            if authn_name not in created:
+                created[authn_name] = custom(
+                    "MeshTLSAuthentication", AUTHN_API, authn_name, {"identities": list(identities)}
+                )
+            mesh_authns[access] = ("MeshTLSAuthentication", authn_name, created[authn_name])
+
         self.server_names = server_names(args.cache_name, args.ports)
         for port in args.ports:
             if port.access is PortAccess.NONE:
                 continue
             object_name = self.server_names[port.number]
-            server = k8s.apiextensions.CustomResource(
-                f"{ns}/{object_name}",
-                api_version=SERVER_API,
-                kind="Server",
-                metadata=meta(object_name),
-                spec={
+            server = custom(
+                "Server",
+                SERVER_API,
+                object_name,
+                {
                     "podSelector": {"matchLabels": args.pod_selector},
                     "port": port.number,
                     "proxyProtocol": proxy_protocol(port),
                 },
-                opts=child,
             )
-            authn_name, _ = required[port.access]
-            k8s.apiextensions.CustomResource(
-                f"{ns}/{object_name}-authz",
-                api_version=AUTHZ_API,
-                kind="AuthorizationPolicy",
-                metadata=meta(object_name),
-                spec={
-                    "targetRef": {"group": POLICY_GROUP, "kind": "Server", "name": object_name},
-                    "requiredAuthenticationRefs": [
-                        {"group": POLICY_GROUP, "kind": "MeshTLSAuthentication", "name": authn_name}
-                    ],
+            if not port.http:
+                authorize("Server", object_name, server, mesh_authns[port.access])
+                continue
+            # HTTP: per-route authorization, so probes get only the probe commands.
+            parent = {"parentRefs": [ref("Server", object_name)]}
+            everything = custom(
+                "HTTPRoute",
+                ROUTE_API,
+                object_name,
+                {
+                    **parent,
+                    "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}]}],
                 },
-                opts=pulumi.ResourceOptions.merge(
-                    child, pulumi.ResourceOptions(depends_on=[server, authns[authn_name]])
-                ),
+                server,
             )
+            authorize("HTTPRoute", object_name, everything, mesh_authns[port.access])
+            if args.probe_paths:
+                probe_name = f"{object_name}-probes"
+                probes = custom(
+                    "HTTPRoute",
+                    ROUTE_API,
+                    probe_name,
+                    {**parent, "rules": [{"matches": [probe_match(p) for p in args.probe_paths]}]},
+                    server,
+                )
+                networks = custom(
+                    "NetworkAuthentication",
+                    AUTHN_API,
+                    probe_name,
+                    {"networks": [{"cidr": cidr} for cidr in args.probe_networks]},
+                )
+                authorize(
+                    "HTTPRoute", probe_name, probes, ("NetworkAuthentication", probe_name, networks)
+                )
         self.register_outputs(
             {"servers": {str(port): server for port, server in self.server_names.items()}}
         )

@@ -45,9 +45,17 @@ NODE_ENV: tuple[tuple[str, str], ...] = (
 )
 
 
+def probe_paths(cache: CacheSettings) -> tuple[str, ...]:
+    """The REST requests the kubelet makes (readiness, liveness); none when probes are off."""
+    product = cache.product_spec
+    if not cache.probes.enabled:
+        return ()
+    return (product.readiness_probe_path, product.liveness_probe_path)
+
+
 def probes(cache: CacheSettings) -> dict[str, dict]:
-    """Readiness and liveness over REST; under default-deny Linkerd still admits kubelet probes
-    to a Server that has no HTTPRoutes (linkerd.io, "Default authorizations")."""
+    """Readiness and liveness over REST. Under strict/meshed authorization, CacheAuthorization
+    opens exactly these requests to the probe networks."""
     settings = cache.probes
     if not settings.enabled:
         return {}
@@ -166,6 +174,8 @@ class MeshedCache(pulumi.ComponentResource):
                     ports=product.ports,
                     own_identity=self.expected_identity,
                     client_identities=cache.client_identities,
+                    probe_paths=probe_paths(cache),
+                    probe_networks=cache.probes.networks,
                 ),
                 opts=child,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -83,6 +84,15 @@ def linkerd_identity_pattern(value: str) -> str:
     return value
 
 
+def cidr(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=True))
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not a network in CIDR notation (for example 10.0.0.0/16 or ::/0)"
+        ) from None
+
+
 class Probes(SettingsModel):
     """Kubelet probes on the REST port; Linkerd authorizes probes even under default-deny."""
 
@@ -92,6 +102,11 @@ class Probes(SettingsModel):
     period_seconds: int = Field(default=10, ge=1)
     timeout_seconds: int = Field(default=5, ge=1)
     failure_threshold: int = Field(default=3, ge=1)
+    # Where kubelet probes come from (Linkerd's own default: anywhere). Under strict/meshed only
+    # the probe commands are open to these networks; narrow them to the nodes' CIDRs.
+    networks: tuple[Annotated[str, AfterValidator(cidr)], ...] = Field(
+        default=("0.0.0.0/0", "::/0"), min_length=1
+    )
 
 
 class DisruptionBudget(SettingsModel):

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from settings.base import CONFIG_NAMESPACE
+from settings.caches import AuthorizationMode
 from settings.linkerd import linkerd_problems
 from settings.model import Settings
 
@@ -135,7 +136,30 @@ def _cross_checks(settings: Settings, secret_keys: set[str]) -> list[str]:
                 "< gridgain-license.xml"
             )
     problems += linkerd_problems(settings.linkerd, settings.gateway_api, secret_keys, full_key)
+    problems += _mtls_check_problems(settings)
     return problems
+
+
+def _mtls_check_problems(settings: Settings) -> list[str]:
+    check = settings.mtls_check
+    if not (settings.linkerd.enabled and check.enabled and check.metrics_source == "kubectl"):
+        return []
+    denying = [
+        i
+        for i, c in enumerate(settings.caches)
+        if c.authorization is not AuthorizationMode.PERMISSIVE
+    ]
+    if not denying:
+        return []
+    # `kubectl get --raw …/pods/NAME:4191/proxy/metrics` reaches the proxy's admin port from the
+    # API server, which the pods' default-deny policy refuses; port-forwarded requests arrive
+    # from localhost, which Linkerd always admits (linkerd2-proxy#1259).
+    return [
+        f"{full_key(('mtlsCheck', 'metricsSource'))}: 'kubectl' cannot read proxy metrics from "
+        f"pods under a default-deny policy ({full_key(('caches', denying[0], 'authorization'))} "
+        f"is {settings.caches[denying[0]].authorization.value!r}). Use the Linkerd CLI: "
+        "pulumi config set --path mtlsCheck.metricsSource linkerd"
+    ]
 
 
 def _parse_value(key: str, raw: Any) -> Any:

@@ -7,7 +7,25 @@ from harness import ProgramRun, run_program
 from linkerd_crds import CRD_DIR, crd_schemas, problems_with
 
 STS = "kubernetes:apps/v1:StatefulSet"
-POLICY_KINDS = {"Server", "MeshTLSAuthentication", "AuthorizationPolicy"}
+POLICY_KINDS = {
+    "Server",
+    "MeshTLSAuthentication",
+    "AuthorizationPolicy",
+    "HTTPRoute",
+    "NetworkAuthentication",
+}
+PROBE_MATCHES = [
+    {
+        "path": {"type": "Exact", "value": "/ignite"},
+        "method": "GET",
+        "queryParams": [{"type": "Exact", "name": "cmd", "value": "probe"}],
+    },
+    {
+        "path": {"type": "Exact", "value": "/ignite"},
+        "method": "GET",
+        "queryParams": [{"type": "Exact", "name": "cmd", "value": "version"}],
+    },
+]
 OWN_IDENTITY = "ignite.ignite.serviceaccount.identity.linkerd.cluster.local"
 CLIENT = "web.shop.serviceaccount.identity.linkerd.cluster.local"
 
@@ -28,16 +46,44 @@ def _pod_template(run: ProgramRun) -> dict:
     return run.one(STS, "ignite/ignite").kubernetes_object["spec"]["template"]
 
 
-def _admitted(run: ProgramRun) -> dict[int, list[str]]:
-    """Port -> the identities its Server's AuthorizationPolicy admits."""
+def _grants(run: ProgramRun) -> dict[int, list[tuple[str, list]]]:
+    """Port -> what each AuthorizationPolicy on it (directly, or through an HTTPRoute on its
+    Server) lets in: ("identities", [...]) or ("networks", [...]), with the route it covers."""
     servers = _by_name(run, "Server")
-    authns = _by_name(run, "MeshTLSAuthentication")
-    admitted = {}
+    routes = _by_name(run, "HTTPRoute")
+    authns = {
+        **{
+            n: ("identities", o["spec"]["identities"])
+            for n, o in _by_name(run, "MeshTLSAuthentication").items()
+        },
+        **{
+            n: ("networks", [x["cidr"] for x in o["spec"]["networks"]])
+            for n, o in _by_name(run, "NetworkAuthentication").items()
+        },
+    }
+    grants: dict[int, list] = {}
     for policy in _by_name(run, "AuthorizationPolicy").values():
-        server = servers[policy["spec"]["targetRef"]["name"]]
-        (ref,) = policy["spec"]["requiredAuthenticationRefs"]
-        admitted[server["spec"]["port"]] = authns[ref["name"]]["spec"]["identities"]
-    return admitted
+        target = policy["spec"]["targetRef"]
+        if target["kind"] == "Server":
+            server, route = servers[target["name"]], None
+        else:
+            route = routes[target["name"]]
+            (parent,) = route["spec"]["parentRefs"]
+            server = servers[parent["name"]]
+        (authn_ref,) = policy["spec"]["requiredAuthenticationRefs"]
+        kind, values = authns[authn_ref["name"]]
+        grants.setdefault(server["spec"]["port"], []).append(
+            (kind, values, route and route["metadata"]["name"])
+        )
+    return grants
+
+
+def _admitted(run: ProgramRun) -> dict[int, list[str]]:
+    """Port -> the mesh identities admitted to all of it (not just to probe routes)."""
+    return {
+        port: next(values for kind, values, route in grants if kind == "identities")
+        for port, grants in _grants(run).items()
+    }
 
 
 def test_strict_is_the_default_and_puts_a_server_on_each_cache_port() -> None:
@@ -96,6 +142,9 @@ def test_identity_follows_the_trust_domain() -> None:
 def test_meshed_mode_admits_any_mesh_identity_on_every_port() -> None:
     admitted = _admitted(run_program(_cache(authorization="meshed")))
     assert admitted == {10800: ["*"], 47100: ["*"], 47500: ["*"], 8080: ["*"]}
+    assert "ignite-any-meshed" in _by_name(
+        run_program(_cache(authorization="meshed")), "MeshTLSAuthentication"
+    )
 
 
 @pytest.mark.parametrize("mode", ["strict", "meshed"])
@@ -110,7 +159,43 @@ def test_no_server_opens_the_connector_port() -> None:
     assert 11211 not in ports
 
 
-def test_nothing_else_may_open_the_cluster_ports() -> None:
+def test_nothing_but_mesh_identities_opens_the_cluster_and_thin_client_ports() -> None:
+    grants = _grants(run_program())
+    for port in (47100, 47500, 10800):
+        assert [kind for kind, _, _ in grants[port]] == ["identities"], port
+
+
+def test_rest_port_opens_only_the_probe_commands_to_the_probe_networks() -> None:
+    run = run_program()
+    rest = _grants(run)[8080]
+    assert sorted((kind, route) for kind, _, route in rest) == [
+        ("identities", "ignite-rest"),
+        ("networks", "ignite-rest-probes"),
+    ]
+    probe_route = _by_name(run, "HTTPRoute")["ignite-rest-probes"]
+    assert probe_route["spec"]["rules"] == [{"matches": PROBE_MATCHES}]
+    assert next(v for k, v, _ in rest if k == "networks") == ["0.0.0.0/0", "::/0"]
+
+
+def test_everything_else_on_the_rest_port_needs_a_client_identity() -> None:
+    run = run_program(_cache(clientIdentities=[CLIENT]))
+    route = _by_name(run, "HTTPRoute")["ignite-rest"]
+    assert route["spec"]["rules"] == [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}]}]
+    assert _admitted(run)[8080] == [CLIENT]
+
+
+def test_probe_networks_can_be_narrowed_to_the_nodes() -> None:
+    run = run_program(_cache(probes={"networks": ["10.0.0.0/16"]}))
+    networks = _by_name(run, "NetworkAuthentication")["ignite-rest-probes"]["spec"]["networks"]
+    assert networks == [{"cidr": "10.0.0.0/16"}]
+
+
+def test_without_probes_no_network_is_let_in_anywhere() -> None:
+    run = run_program(_cache(probes={"enabled": False}))
+    assert "NetworkAuthentication" not in {o["kind"] for o in _policy_objects(run)}
+
+
+def test_authorization_policies_use_the_current_api_not_legacy_objects() -> None:
     run = run_program()
     kinds = {
         o["kind"]
@@ -119,7 +204,7 @@ def test_nothing_else_may_open_the_cluster_ports() -> None:
     }
     assert kinds == POLICY_KINDS
     for policy in _by_name(run, "AuthorizationPolicy").values():
-        assert policy["spec"]["targetRef"]["kind"] == "Server"
+        assert policy["spec"]["targetRef"]["kind"] in ("Server", "HTTPRoute")
 
 
 def test_permissive_is_the_guide_with_no_policy_objects_and_a_warning() -> None:
@@ -158,9 +243,42 @@ def test_unmeshed_caches_get_no_policy_objects() -> None:
 def test_policy_objects_match_the_crds_linkerd_installs(mode: str) -> None:
     schemas = crd_schemas()
     objects = _policy_objects(run_program(_cache(authorization=mode, clientIdentities=[CLIENT])))
-    assert {o["kind"] for o in objects} == POLICY_KINDS
-    for obj in objects:
+    # The reference folder has no HTTPRoute CRD; HTTPRoutes are checked field by field below.
+    checked = [o for o in objects if o["kind"] != "HTTPRoute"]
+    assert {o["kind"] for o in checked} == POLICY_KINDS - {"HTTPRoute"}
+    for obj in checked:
         assert problems_with(obj, schemas) == [], obj["metadata"]["name"]
+
+
+# Fields of policy.linkerd.io/v1beta3 HTTPRoute (the Gateway API HTTPRoute shape Linkerd's CRD
+# carries: parentRefs, rules[].matches[] with path{type,value}, method, queryParams[]).
+HTTPROUTE_FIELDS = {
+    "spec.parentRefs[].group",
+    "spec.parentRefs[].kind",
+    "spec.parentRefs[].name",
+    "spec.rules[].matches[].path.type",
+    "spec.rules[].matches[].path.value",
+    "spec.rules[].matches[].method",
+    "spec.rules[].matches[].queryParams[].type",
+    "spec.rules[].matches[].queryParams[].name",
+    "spec.rules[].matches[].queryParams[].value",
+}
+
+
+def _leaf_paths(value, path: str = "") -> set[str]:
+    if isinstance(value, dict):
+        return {p for k, v in value.items() for p in _leaf_paths(v, f"{path}.{k}" if path else k)}
+    if isinstance(value, list):
+        return {p for v in value for p in _leaf_paths(v, f"{path}[]")}
+    return {path}
+
+
+def test_http_routes_use_only_httproute_fields() -> None:
+    routes = [o for o in _policy_objects(run_program()) if o["kind"] == "HTTPRoute"]
+    assert len(routes) == 2
+    for route in routes:
+        assert route["apiVersion"] == "policy.linkerd.io/v1beta3"
+        assert _leaf_paths({"spec": route["spec"]}) <= HTTPROUTE_FIELDS
 
 
 @pytest.mark.skipif(not CRD_DIR.exists(), reason=f"Linkerd CRDs not found at {CRD_DIR}")

@@ -104,7 +104,11 @@ def test_a_replica_change_changes_the_command_so_the_check_reruns() -> None:
 
 
 def test_timeout_and_metrics_source_come_from_mtls_check_config() -> None:
-    config = {"mtlsCheck": {"timeoutSeconds": 60, "metricsSource": "kubectl"}}
+    config = {
+        "mtlsCheck": {"timeoutSeconds": 60, "metricsSource": "kubectl"},
+        # The API-server route to the proxy's admin port only works without default-deny.
+        "caches": [{"name": "ignite", "authorization": "permissive"}],
+    }
     create = _check(run_program(config))["create"]
     assert "--timeout 60" in create
     assert "--metrics-source kubectl" in create

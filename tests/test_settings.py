@@ -187,3 +187,25 @@ def test_a_client_identity_that_is_not_a_linkerd_identity_is_refused(identity: s
 def test_client_identities_take_linkerd_identities_and_wildcards(identity: str) -> None:
     settings = validate_settings({"caches": [{"name": "a", "clientIdentities": [identity]}]})
     assert settings.caches[0].client_identities == (identity,)
+
+
+@pytest.mark.parametrize("network", ["10.0.0.1/16", "nodes", "10.0.0.0/33"])
+def test_probe_networks_must_be_cidrs(network: str) -> None:
+    (problem,) = _problems({"caches": [{"name": "a", "probes": {"networks": [network]}}]})
+    assert problem.startswith("cachemesh:caches[0].probes.networks[0]:")
+    assert "CIDR" in problem
+
+
+def test_kubectl_metrics_source_is_refused_when_pods_deny_by_default() -> None:
+    (problem,) = _problems({"mtlsCheck": {"metricsSource": "kubectl"}})
+    assert problem.startswith("cachemesh:mtlsCheck.metricsSource:")
+    assert "cachemesh:caches[0].authorization" in problem
+    assert "pulumi config set --path mtlsCheck.metricsSource linkerd" in problem
+
+
+def test_kubectl_metrics_source_is_fine_for_permissive_caches() -> None:
+    raw = {
+        "mtlsCheck": {"metricsSource": "kubectl"},
+        "caches": [{"name": "a", "authorization": "permissive"}],
+    }
+    assert validate_settings(raw).mtls_check.metrics_source == "kubectl"

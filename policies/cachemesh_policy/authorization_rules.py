@@ -109,18 +109,38 @@ def covering_servers(view: StackView, workload: Workload, number: int) -> list[P
     ]
 
 
-def authorization_policies_for(view: StackView, server: PolicyResource) -> list[PolicyResource]:
+def routes_on(view: StackView, server: PolicyResource) -> set[str]:
+    """Names of the HTTPRoutes in the Server's namespace whose parentRefs name the Server."""
     namespace, name = namespace_of(server.props), _name(server)
+    return {
+        _name(route)
+        for route in view.routes
+        if namespace_of(route.props) == namespace
+        and any(
+            mapping(ref).get("kind") == "Server" and mapping(ref).get("name") == name
+            for ref in sequence(_spec(route).get("parentRefs"))
+        )
+    }
+
+
+def authorization_policies_for(view: StackView, server: PolicyResource) -> list[PolicyResource]:
+    """AuthorizationPolicies targeting the Server, or an HTTPRoute attached to it (once a Server
+    has routes, Linkerd authorizes per route)."""
+    namespace, name = namespace_of(server.props), _name(server)
+    route_names = routes_on(view, server)
     found = []
     for policy in view.authorization_policies:
         target = mapping(_spec(policy).get("targetRef"))
-        group = target.get("group")
-        if (
-            namespace_of(policy.props) == namespace
-            and target.get("kind") == "Server"
-            and group in (None, "", POLICY_GROUP)
-            and target.get("name") == name
-        ):
+        kind, target_name = target.get("kind"), target.get("name")
+        if namespace_of(policy.props) != namespace:
+            continue
+        on_server = (
+            kind == "Server"
+            and target.get("group") in (None, "", POLICY_GROUP)
+            and target_name == name
+        )
+        on_route = kind == "HTTPRoute" and target_name in route_names
+        if on_server or on_route:
             found.append(policy)
     return found
 

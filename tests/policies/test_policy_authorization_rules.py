@@ -306,3 +306,42 @@ def test_rest_port_server_need_not_be_opaque() -> None:
 def test_opaque_protocol_applies_to_permissive_workloads_too() -> None:
     resources = [cache(mode="permissive"), server(47500, protocol="unknown")]
     assert len(stack_violations(server_opaque_protocol, resources)) == 1
+
+
+def route(name: str, parent: str) -> PolicyResource:
+    return res(
+        "kubernetes:policy.linkerd.io/v1beta3:HTTPRoute",
+        {
+            "apiVersion": "policy.linkerd.io/v1beta3",
+            "kind": "HTTPRoute",
+            "metadata": {"name": name, "namespace": "ignite"},
+            "spec": {
+                "parentRefs": [{"group": "policy.linkerd.io", "kind": "Server", "name": parent}],
+                "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}]}],
+            },
+        },
+    )
+
+
+def test_authorization_policy_on_a_route_of_the_server_counts() -> None:
+    # The program authorizes REST per route (probe commands vs everything else).
+    resources = [
+        cache(),
+        *program_like((10800, 47100, 47500)),
+        server(8080, protocol="HTTP/1"),
+        route("ignite-rest", "ignite-rest"),
+        authz("ignite-rest", kind="HTTPRoute"),
+    ]
+    assert stack_violations(cache_ports_authorized, resources) == []
+
+
+def test_authorization_policy_on_a_route_of_another_server_does_not_count() -> None:
+    resources = [
+        cache(),
+        *program_like((10800, 47100, 47500)),
+        server(8080, protocol="HTTP/1"),
+        route("ignite-rest", "some-other-server"),
+        authz("ignite-rest", kind="HTTPRoute"),
+    ]
+    [(message, _)] = stack_violations(cache_ports_authorized, resources)
+    assert "8080" in message
