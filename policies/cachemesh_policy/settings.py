@@ -24,33 +24,43 @@ DEFAULT_EXEMPT_NAMESPACES: tuple[str, ...] = ("linkerd*", "kube-*")
 #: Chart names that install the Linkerd control plane.
 DEFAULT_CONTROL_PLANE_CHARTS: tuple[str, ...] = ("linkerd-control-plane", "linkerd2")
 
-_PORTS_SCHEMA: dict[str, Any] = {
-    "type": "array",
-    "items": {"type": "integer", "minimum": 1, "maximum": 65535},
-    "default": list(DEFAULT_CACHE_PORTS),
-    "description": (
+
+def _port_list(default: tuple[int, ...], description: str) -> dict[str, Any]:
+    return {
+        "type": "array",
+        "items": {"type": "integer", "minimum": 1, "maximum": 65535},
+        "default": list(default),
+        "description": description,
+    }
+
+
+def _string_list(default: tuple[str, ...], description: str) -> dict[str, Any]:
+    return {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": list(default),
+        "description": description,
+    }
+
+
+_PORTS_SCHEMA = _port_list(
+    DEFAULT_CACHE_PORTS,
+    (
         "Server-first cache ports that must be opaque (default Ignite 2 / GridGain 8: "
         "10800,47100,47500)."
     ),
-}
-_IMAGES_SCHEMA: dict[str, Any] = {
-    "type": "array",
-    "items": {"type": "string"},
-    "default": list(DEFAULT_CACHE_IMAGES),
-    "description": (
-        "Glob patterns of cache images (repository only; tag, digest and registry host are "
-        "ignored)."
-    ),
-}
-_MESHED_NAMESPACES_SCHEMA: dict[str, Any] = {
-    "type": "array",
-    "items": {"type": "string"},
-    "default": [],
-    "description": (
+)
+_IMAGES_SCHEMA = _string_list(
+    DEFAULT_CACHE_IMAGES,
+    ("Glob patterns of cache images (repository only; tag, digest and registry host are ignored)."),
+)
+_MESHED_NAMESPACES_SCHEMA = _string_list(
+    (),
+    (
         "Namespaces annotated linkerd.io/inject=enabled outside this stack (resource rules cannot "
         "see them)."
     ),
-}
+)
 _NAMESPACE_OPAQUE_PORTS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": {"type": "string"},
@@ -60,23 +70,19 @@ _NAMESPACE_OPAQUE_PORTS_SCHEMA: dict[str, Any] = {
         "stack."
     ),
 }
-_NAMESPACES_SCHEMA: dict[str, Any] = {
-    "type": "array",
-    "items": {"type": "string"},
-    "default": [],
-    "description": 'Namespaces (globs) this rule applies to besides its default scope; ["*"]: all.',
-}
+_NAMESPACES_SCHEMA = _string_list(
+    (),
+    'Namespaces (globs) this rule applies to besides its default scope; ["*"]: all.',
+)
 _INCLUDE_CACHE_NAMESPACES_SCHEMA: dict[str, Any] = {
     "type": "boolean",
     "default": True,
     "description": "Also apply to every namespace that holds a cache workload.",
 }
-_EXEMPT_SCHEMA: dict[str, Any] = {
-    "type": "array",
-    "items": {"type": "string"},
-    "default": list(DEFAULT_EXEMPT_NAMESPACES),
-    "description": "Namespaces (globs) exempt from this rule.",
-}
+_EXEMPT_SCHEMA = _string_list(
+    DEFAULT_EXEMPT_NAMESPACES,
+    "Namespaces (globs) exempt from this rule.",
+)
 _SERVER_MODE_SCHEMA: dict[str, Any] = {
     "type": "string",
     "enum": ["when-stack-has-servers", "always"],
@@ -97,21 +103,17 @@ _INCLUDE_HEADLESS_SCHEMA: dict[str, Any] = {
 #: Ports besides the cache ports that a meshed cache workload declaring them must put behind a
 #: Server + authorization: the HTTP REST API (ignite-rest-http) reads and writes cache data.
 DEFAULT_EXTRA_AUTHORIZED_PORTS: tuple[int, ...] = (8080,)
-_EXTRA_AUTHORIZED_PORTS_SCHEMA: dict[str, Any] = {
-    "type": "array",
-    "items": {"type": "integer", "minimum": 1, "maximum": 65535},
-    "default": list(DEFAULT_EXTRA_AUTHORIZED_PORTS),
-    "description": (
+_EXTRA_AUTHORIZED_PORTS_SCHEMA = _port_list(
+    DEFAULT_EXTRA_AUTHORIZED_PORTS,
+    (
         "Ports besides cachePorts that need a Server and an authorization when the cache "
         "workload declares them (default 8080, the REST API)."
     ),
-}
-_CONTROL_PLANE_CHARTS_SCHEMA: dict[str, Any] = {
-    "type": "array",
-    "items": {"type": "string"},
-    "default": list(DEFAULT_CONTROL_PLANE_CHARTS),
-    "description": "Helm chart names that install the Linkerd control plane.",
-}
+)
+_CONTROL_PLANE_CHARTS_SCHEMA = _string_list(
+    DEFAULT_CONTROL_PLANE_CHARTS,
+    "Helm chart names that install the Linkerd control plane.",
+)
 
 CACHE_PROPERTIES: dict[str, dict[str, Any]] = {
     "cachePorts": _PORTS_SCHEMA,
