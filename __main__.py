@@ -12,7 +12,7 @@ from components.gateway_api import GatewayApiCrds, GatewayApiCrdsArgs
 from components.linkerd import LinkerdControlPlane, LinkerdControlPlaneArgs
 from components.meshed_cache import MeshedCache, MeshedCacheArgs
 from components.mtls_check import MtlsCheck, MtlsCheckArgs, all_verified, not_checked
-from settings import SettingsError, load_settings
+from settings import CacheSettings, SettingsError, load_settings
 from settings.outputs import cache_output_keys
 
 try:
@@ -68,13 +68,19 @@ for namespace in settings.namespaces:
         ),
     )
 
-caches: dict[str, MeshedCache] = {}
-for key, cache in zip(cache_output_keys(settings.caches), settings.caches, strict=True):
-    caches[key] = MeshedCache(
-        f"{cache.namespace}/{cache.name}",
-        MeshedCacheArgs(cache=cache, meshed=meshed, trust_domain=settings.linkerd.trust_domain),
-        opts=pulumi.ResourceOptions(depends_on=[namespaces[cache.namespace], *mesh]),
+# (output key, settings, component) per cache, in configuration order.
+caches: list[tuple[str, CacheSettings, MeshedCache]] = [
+    (
+        key,
+        cache,
+        MeshedCache(
+            f"{cache.namespace}/{cache.name}",
+            MeshedCacheArgs(cache=cache, meshed=meshed, trust_domain=settings.linkerd.trust_domain),
+            opts=pulumi.ResourceOptions(depends_on=[namespaces[cache.namespace], *mesh]),
+        ),
     )
+    for key, cache in zip(cache_output_keys(settings.caches), settings.caches, strict=True)
+]
 
 pulumi.export(
     "caches",
@@ -89,7 +95,7 @@ pulumi.export(
             "identity": component.identity,
             "meshed": meshed,
         }
-        for (key, component), cache in zip(caches.items(), settings.caches, strict=True)
+        for key, cache, component in caches
     },
 )
 
@@ -97,7 +103,7 @@ pulumi.export(
 kubernetes_config = pulumi.Config("kubernetes")
 check = settings.mtls_check
 mtls: dict[str, pulumi.Input[dict]] = {}
-for (key, component), cache in zip(caches.items(), settings.caches, strict=True):
+for key, cache, component in caches:
     if not meshed:
         mtls[key] = not_checked("not-meshed", "cachemesh:linkerd.enabled is false")
     elif not check.enabled:

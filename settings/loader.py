@@ -7,7 +7,6 @@ Secret values (the licence) are never echoed.
 from __future__ import annotations
 
 import json
-import types
 import typing
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
@@ -72,8 +71,6 @@ def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
         if field is None:
             return None
         model = _unwrap(field.annotation)
-        if isinstance(model, types.GenericAlias):
-            model = _unwrap(model)
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 

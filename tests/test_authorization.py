@@ -100,7 +100,9 @@ def test_servers_select_the_statefulsets_pods_and_ports() -> None:
     run = run_program()
     template = _pod_template(run)
     container_ports = {p["containerPort"] for p in template["spec"]["containers"][0]["ports"]}
-    for server in _by_name(run, "Server").values():
+    servers = _by_name(run, "Server").values()
+    assert len(servers) == 4
+    for server in servers:
         selector = server["spec"]["podSelector"]["matchLabels"]
         assert selector.items() <= template["metadata"]["labels"].items()
         assert server["spec"]["port"] in container_ports
@@ -218,9 +220,12 @@ def test_permissive_is_the_guide_with_no_policy_objects_and_a_warning() -> None:
 def test_policy_objects_wait_for_the_linkerd_crds() -> None:
     run = run_program()
     crds = next(r for r in run.resources if r.name == "linkerd-crds")
-    for resource in run.resources:
-        if resource.type.startswith("kubernetes:policy.linkerd.io/"):
-            assert crds.urn in run.waits_for(resource), resource.name
+    policy_objects = [
+        r for r in run.resources if r.type.startswith("kubernetes:policy.linkerd.io/")
+    ]
+    assert len(policy_objects) >= len(POLICY_KINDS)
+    for resource in policy_objects:
+        assert crds.urn in run.waits_for(resource), resource.name
 
 
 def test_pods_start_after_their_servers_exist() -> None:

@@ -203,10 +203,11 @@ def test_statefulset_waits_for_its_namespace_config_service_and_account() -> Non
 
 def test_every_kubernetes_object_is_a_child_of_a_cachemesh_component() -> None:
     run = run_program(GRIDGAIN, secrets={"gridgainLicense": LICENSE_XML})
-    for resource in run.resources:
-        if resource.type.startswith("kubernetes:"):
-            assert run.ancestors(resource), f"{resource.type} {resource.name} has no component"
-            assert run.ancestors(resource)[-1].type.startswith("cachemesh:index:")
+    objects = [r for r in run.resources if r.type.startswith("kubernetes:")]
+    assert objects
+    for resource in objects:
+        assert run.ancestors(resource), f"{resource.type} {resource.name} has no component"
+        assert run.ancestors(resource)[-1].type.startswith("cachemesh:index:")
 
 
 def test_caches_output_describes_each_cache_for_dashboards() -> None:

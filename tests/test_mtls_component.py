@@ -189,7 +189,7 @@ def test_unmeshed_caches_are_not_checked_and_not_verified() -> None:
     assert run.outputs["mtlsVerified"] is False
 
 
-def test_check_outputs_are_under_the_mtls_check_component() -> None:
+def test_the_check_command_is_a_child_of_the_mtls_check_component() -> None:
     run = run_program()
     check = run.one(COMMAND, "ignite/ignite-mtls-check")
     assert [a.type for a in run.ancestors(check)] == ["cachemesh:index:MtlsCheck"]

@@ -150,8 +150,7 @@ def _validate_port_skipping(mandatory: bool) -> Any:
 no_port_skipping = ResourceValidationPolicy(
     name="no-port-skipping",
     description="config.linkerd.io/skip-inbound-ports / skip-outbound-ports must not cover a "
-    "cache port "
-    "(nor be unparseable): skipped ports bypass the proxy, in plaintext.",
+    "cache port (nor be unparseable): skipped ports bypass the proxy, in plaintext.",
     validate=_validate_port_skipping(mandatory=True),
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=PolicyConfigSchema(properties=CACHE_PROPERTIES),
@@ -162,8 +161,7 @@ no_port_skipping = ResourceValidationPolicy(
 no_port_skipping_other_ports = ResourceValidationPolicy(
     name="no-port-skipping-other-ports",
     description="config.linkerd.io/skip-inbound-ports / skip-outbound-ports on non-cache ports "
-    "exempt them "
-    "from mTLS; avoid outside debugging.",
+    "exempt them from mTLS; avoid outside debugging.",
     validate=_validate_port_skipping(mandatory=False),
     enforcement_level=EnforcementLevel.ADVISORY,
     config_schema=PolicyConfigSchema(properties=CACHE_PROPERTIES),

@@ -229,8 +229,7 @@ no_injection_override = StackValidationPolicy(
 no_injection_override_elsewhere = StackValidationPolicy(
     name="no-injection-override-elsewhere",
     description='linkerd.io/inject: "disabled" on a pod template outside a meshed namespace '
-    "(Kyverno "
-    "prevent-linkerd-pod-injection-override).",
+    "(Kyverno prevent-linkerd-pod-injection-override).",
     validate=_validate_injection_override(in_meshed_namespace=False),
     enforcement_level=EnforcementLevel.ADVISORY,
     config_schema=_OVERRIDE_SCHEMA,
