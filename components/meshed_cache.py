@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -85,6 +86,10 @@ class MeshedCacheArgs:
     cache: CacheSettings
     meshed: bool
     trust_domain: str
+    # Pod template annotations whose change must restart the cache's pods (a Linkerd upgrade, a
+    # trust-anchor rotation step): plain data, so they are part of the pod template fingerprint
+    # and every restart they cause goes through the same path as a configuration change.
+    restart_annotations: Mapping[str, str] = field(default_factory=dict)
 
 
 class MeshedCache(pulumi.ComponentResource):
@@ -210,7 +215,14 @@ class MeshedCache(pulumi.ComponentResource):
 
         checksum = hashlib.sha256(config_xml.encode()).hexdigest()
         pod_template = {
-            "metadata": {"labels": labels, "annotations": {**mesh, CONFIG_CHECKSUM: checksum}},
+            "metadata": {
+                "labels": labels,
+                "annotations": {
+                    **mesh,
+                    CONFIG_CHECKSUM: checksum,
+                    **dict(sorted(args.restart_annotations.items())),
+                },
+            },
             "spec": {
                 "serviceAccountName": cache.name,
                 "terminationGracePeriodSeconds": cache.termination_grace_period_seconds,
