@@ -17,7 +17,6 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import linkerd_certs
 from components.linkerd_cni import LinkerdCni, LinkerdCniArgs
 from components.linkerd_identity import (
     Identity,
@@ -25,6 +24,7 @@ from components.linkerd_identity import (
     renewal_generation,
     webhook_serving_cert,
 )
+from pki import linkerd as linkerd_pki
 from settings.linkerd import LINKERD_HELM_REPO, LinkerdSettings
 
 NAMESPACE = "linkerd"
@@ -32,12 +32,18 @@ CRDS_CHART = "linkerd-crds"
 CONTROL_PLANE_CHART = "linkerd-control-plane"
 # Seconds Helm waits for the control plane to become ready (per install/upgrade).
 READY_TIMEOUT_SECONDS = 600
-# values key -> (Service the webhook serves, Secret the chart mounts when externalSecret is true),
-# from charts/linkerd-control-plane/templates/{proxy-injector,destination}-rbac.yaml.
-WEBHOOKS: dict[str, tuple[str, str]] = {
-    "proxyInjector": ("linkerd-proxy-injector", "linkerd-proxy-injector-k8s-tls"),
-    "profileValidator": ("linkerd-sp-validator", "linkerd-sp-validator-k8s-tls"),
-    "policyValidator": ("linkerd-policy-validator", "linkerd-policy-validator-k8s-tls"),
+# values key -> (Service the webhook serves, Secret the chart mounts when externalSecret is true,
+# the Secret's `linkerd.io/control-plane-component` label as the chart's own Secret carries it),
+# from charts/linkerd-control-plane/templates/{proxy-injector,destination}-rbac.yaml at
+# edge-26.8.1: both validators are served by the destination Deployment.
+WEBHOOKS: dict[str, tuple[str, str, str]] = {
+    "proxyInjector": ("linkerd-proxy-injector", "linkerd-proxy-injector-k8s-tls", "proxy-injector"),
+    "profileValidator": ("linkerd-sp-validator", "linkerd-sp-validator-k8s-tls", "destination"),
+    "policyValidator": (
+        "linkerd-policy-validator",
+        "linkerd-policy-validator-k8s-tls",
+        "destination",
+    ),
 }
 
 
@@ -97,7 +103,7 @@ class LinkerdControlPlaneArgs:
 class LinkerdControlPlane(pulumi.ComponentResource):
     namespace: pulumi.Output[str]
     identity: pulumi.Output[dict[str, Any]]
-    health: pulumi.Output[dict[str, bool]]
+    health: pulumi.Output[dict[str, Any]]
 
     def __init__(
         self, name: str, args: LinkerdControlPlaneArgs, opts: pulumi.ResourceOptions | None = None
@@ -110,7 +116,7 @@ class LinkerdControlPlane(pulumi.ComponentResource):
         outer = list(opts.depends_on or []) if opts and isinstance(opts.depends_on, list) else []
         child = pulumi.ResourceOptions(parent=self, depends_on=outer)
         generation = renewal_generation(
-            linkerd_certs.utc_now(), certs.validity_hours, certs.early_renewal_hours
+            linkerd_pki.utc_now(), certs.validity_hours, certs.early_renewal_hours
         )
 
         namespace = k8s.core.v1.Namespace(
@@ -148,7 +154,7 @@ class LinkerdControlPlane(pulumi.ComponentResource):
 
         bundles: dict[str, pulumi.Input[str]] = {}
         secrets: list[k8s.core.v1.Secret] = []
-        for key, (service, secret_name) in WEBHOOKS.items():
+        for key, (service, secret_name, component) in WEBHOOKS.items():
             serving = webhook_serving_cert(
                 service=service,
                 namespace=NAMESPACE,
@@ -165,7 +171,7 @@ class LinkerdControlPlane(pulumi.ComponentResource):
                         "name": secret_name,
                         "namespace": NAMESPACE,
                         "labels": {
-                            "linkerd.io/control-plane-component": service.removeprefix("linkerd-"),
+                            "linkerd.io/control-plane-component": component,
                             "linkerd.io/control-plane-ns": NAMESPACE,
                         },
                     },
@@ -243,10 +249,11 @@ class LinkerdControlPlane(pulumi.ComponentResource):
 
     def _report(
         self, anchor_pem: str | None, issuer_pem: str | None
-    ) -> linkerd_certs.IdentityReport | None:
+    ) -> linkerd_pki.IdentityReport | None:
         if not anchor_pem or not issuer_pem:
             return None
-        report = linkerd_certs.identity_report(anchor_pem, issuer_pem, linkerd_certs.utc_now())
-        for message in report.warnings():
+        report = linkerd_pki.identity_report(anchor_pem, issuer_pem, linkerd_pki.utc_now())
+        # Days left go to the log only: outputs hold dates, so a later run changes nothing.
+        for message in report.log_lines():
             pulumi.log.warn(message, resource=self)
         return report

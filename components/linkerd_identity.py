@@ -24,7 +24,7 @@ from datetime import datetime
 import pulumi
 import pulumi_tls as tls
 
-from components.linkerd_certs import issuer_name, trust_anchor_name
+from pki.linkerd import issuer_name, trust_anchor_name
 
 ALGORITHM = "ECDSA"
 # pulumi-tls defaults to P224, which Linkerd rejects: always ask for P-256.
@@ -98,8 +98,13 @@ def generated_identity(
         ca_private_key_pem=pulumi.Output.secret(anchor_key.private_key_pem),
         is_ca_certificate=True,
         set_subject_key_id=True,
-        # Linkerd's issuer signs only leaf certificates.
-        max_path_length=0,
+        # No pathLenConstraint: pulumi-tls cannot emit pathLen 0. Its max_path_length=0 only sets
+        # Go's MaxPathLen, never MaxPathLenZero, and Go's CreateCertificate writes 0 without
+        # MaxPathLenZero as "no limit" (hashicorp/terraform-provider-tls
+        # internal/provider/common_cert.go @d72d90e1, which pulumi-tls bridges). Linkerd's own
+        # issuer is made with pathLen 0 (linkerd2 pkg/tls/ca.go GenerateCA sets MaxPathLenZero);
+        # here the limit is what the identity controller does: it issues only end-entity
+        # certificates (pkg/tls/ca.go IssueEndEntityCrt).
         allowed_uses=list(ISSUER_USES),
         validity_period_hours=validity_hours,
         # Recorded for pulumi-tls's `ready_for_renewal`; the generation does the actual renewal.
@@ -139,4 +144,11 @@ def webhook_serving_cert(
         early_renewal_hours=early_renewal_hours,
         opts=child,
     )
-    return ServingCert(cert_pem=cert.cert_pem, key_pem=pulumi.Output.secret(key.private_key_pem))
+    # PKCS#8: the policy controller (linkerd-destination's `policy` container) loads
+    # linkerd-policy-validator-k8s-tls with kubert's rustls loader, which reads PKCS#8 or PKCS#1
+    # keys only (kubert v0.26 src/server/tls_rustls.rs, pinned by linkerd2 edge-26.8.1), while
+    # pulumi-tls's private_key_pem is SEC1 (`EC PRIVATE KEY`) for ECDSA. The Go webhooks read
+    # PKCS#8 too.
+    return ServingCert(
+        cert_pem=cert.cert_pem, key_pem=pulumi.Output.secret(key.private_key_pem_pkcs8)
+    )

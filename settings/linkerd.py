@@ -12,17 +12,8 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 
-from components.linkerd_certs import (
-    CertificateProblem,
-    check_ca_certificate,
-    common_name,
-    issuer_name,
-    load_certificates,
-    load_private_key,
-    public_keys_match,
-    signed_by,
-    utc_now,
-)
+from pki import linkerd as linkerd_pki
+from pki.linkerd import CertificateProblem, read_certificates, read_private_key
 from settings.base import DnsSubdomain, SettingsModel
 
 LINKERD_HELM_REPO = "https://helm.linkerd.io/edge"
@@ -120,14 +111,14 @@ class CertificateSettings(SettingsModel):
 
 
 def _pem_certificates(value: str | None) -> str | None:
+    """Certificates as Linkerd reads them; the chart gets the value trimmed (as it trims it)."""
     if value is None:
         return None
     try:
-        for cert in load_certificates(value):
-            check_ca_certificate(cert, utc_now())
+        read_certificates(value)
     except CertificateProblem as exc:
         raise ValueError(str(exc)) from None
-    return value
+    return value.strip()
 
 
 class LinkerdSettings(SettingsModel):
@@ -169,12 +160,13 @@ class LinkerdSettings(SettingsModel):
     @field_validator("issuer_key_pem")
     @classmethod
     def _key(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            try:
-                load_private_key(value.get_secret_value())
-            except CertificateProblem as exc:
-                raise ValueError(str(exc)) from None
-        return value
+        """The key block alone, as Linkerd reads it (a leading EC PARAMETERS block dropped)."""
+        if value is None:
+            return None
+        try:
+            return SecretStr(read_private_key(value.get_secret_value()).pem)
+        except CertificateProblem as exc:
+            raise ValueError(str(exc)) from None
 
     @property
     def bring_your_own(self) -> bool:
@@ -249,29 +241,16 @@ def linkerd_problems(
                 "encrypted with: pulumi config set --secret --path linkerd.issuerKeyPem "
                 "< issuer.key"
             )
-        anchors = load_certificates(linkerd.trust_anchor_pem)
-        issuer = load_certificates(linkerd.issuer_cert_pem)[0]
-        expected = issuer_name(linkerd.trust_domain)
-        if not any(signed_by(issuer, anchor) for anchor in anchors):
-            problems.append(
-                f"{key('issuerCertPem')}: is not signed by the certificate in "
-                f"{key('trustAnchorPem')}; proxies would reject every identity it issues. "
-                "Supply the trust anchor that signed this issuer, or re-issue the issuer with it"
+        problems.extend(
+            f"{key(field)}: {problem}. Linkerd would refuse this identity (README.md, 'Bring "
+            "your own'); fix the certificates, or remove all three keys to let cachemesh make them"
+            for field, problem in linkerd_pki.start_up_problems(
+                read_certificates(linkerd.trust_anchor_pem),
+                read_certificates(linkerd.issuer_cert_pem),
+                read_private_key(linkerd.issuer_key_pem.get_secret_value()).key,
+                linkerd_pki.utc_now(),
             )
-        if common_name(issuer) != expected:
-            problems.append(
-                f"{key('issuerCertPem')}: its common name is {common_name(issuer)!r} but Linkerd's "
-                f"identity controller requires {expected!r} for trust domain "
-                f"{linkerd.trust_domain!r}. Re-issue it with that name"
-            )
-        if not public_keys_match(
-            issuer, load_private_key(linkerd.issuer_key_pem.get_secret_value())
-        ):
-            problems.append(
-                f"{key('issuerKeyPem')}: is not the private key of the certificate in "
-                f"{key('issuerCertPem')}. Set the matching key with: pulumi config set --secret "
-                "--path linkerd.issuerKeyPem < issuer.key"
-            )
+        )
 
     if gateway_api.install and gateway_api.manifest is None:
         wanted = linkerd.gateway_api_version

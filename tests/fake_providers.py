@@ -2,7 +2,7 @@
 `cryptography` from the resource's inputs, so the program's certificate checks run for real.
 
 Importing this module registers the fakers in `harness.OUTPUT_FAKERS`. Issuance uses
-`components.linkerd_certs.utc_now()` at call time, so a test that moves the program's clock moves
+`pki.linkerd.utc_now()` at call time, so a test that moves the program's clock moves
 the certificates' validity with it.
 """
 
@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pulumi.runtime.mocks import MockResourceArgs
 
-from components import linkerd_certs
+from pki import linkerd as linkerd_pki
 
 CURVES = {"P224": ec.SECP224R1, "P256": ec.SECP256R1, "P384": ec.SECP384R1, "P521": ec.SECP521R1}
 # Arguments of the generated keys, by resource name, for tests that inspect them.
@@ -31,12 +31,30 @@ def _inputs(args: MockResourceArgs) -> dict[str, Any]:
 
 
 def _pem_key(key: Any) -> str:
+    """`private_key_pem` as pulumi-tls writes it (hashicorp/terraform-provider-tls
+    internal/provider/resource_private_key.go @d72d90e1, which pulumi-tls bridges): RSA as PKCS#1
+    (`RSA PRIVATE KEY`, x509.MarshalPKCS1PrivateKey), ECDSA as SEC1 (`EC PRIVATE KEY`,
+    x509.MarshalECPrivateKey), ED25519 as PKCS#8 (`PRIVATE KEY`)."""
     fmt = (
         serialization.PrivateFormat.TraditionalOpenSSL
         if isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey)
         else serialization.PrivateFormat.PKCS8
     )
     return key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption()).decode()
+
+
+def _pem_key_pkcs8(key: Any) -> str:
+    """`private_key_pem_pkcs8`: PKCS#8 (`PRIVATE KEY`) for every algorithm (same file,
+    prvKeyToPKCS8PEMBlock, x509.MarshalPKCS8PrivateKey)."""
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def issuance_time() -> dt.datetime:
+    """When a certificate is issued: the program's clock. A test that runs the program again
+    "with pulumi-tls's state" pins it to the first run, so the same certificates come back."""
+    return linkerd_pki.utc_now()
 
 
 def _pem_cert(cert: x509.Certificate) -> str:
@@ -55,7 +73,11 @@ def fake_private_key(args: MockResourceArgs) -> dict[str, Any]:
     public = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    return {"privateKeyPem": _pem_key(key), "publicKeyPem": public.decode()}
+    return {
+        "privateKeyPem": _pem_key(key),
+        "privateKeyPemPkcs8": _pem_key_pkcs8(key),
+        "publicKeyPem": public.decode(),
+    }
 
 
 def _name(subject: dict[str, Any] | None) -> x509.Name:
@@ -82,11 +104,15 @@ def _build(
     signing_key: Any,
     issuer_public_key: Any,
 ) -> dict[str, Any]:
-    now = linkerd_certs.utc_now().replace(microsecond=0)
+    now = issuance_time().replace(microsecond=0)
     not_after = now + dt.timedelta(hours=int(inputs["validityPeriodHours"]))
     uses = set(inputs.get("allowedUses") or [])
     is_ca = bool(inputs.get("isCaCertificate"))
+    # Go's x509.CreateCertificate writes MaxPathLen 0 as "no limit" unless MaxPathLenZero is set,
+    # which terraform-provider-tls never sets (common_cert.go @d72d90e1): max_path_length=0 makes
+    # no pathLenConstraint, a positive value makes that constraint.
     path_length = inputs.get("maxPathLength")
+    path_length = int(path_length) if is_ca and path_length else None
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -97,7 +123,7 @@ def _build(
         .not_valid_after(not_after)
         .add_extension(
             x509.BasicConstraints(
-                ca=is_ca, path_length=int(path_length) if is_ca and path_length else None
+                ca=is_ca, path_length=path_length
             ),
             critical=True,
         )

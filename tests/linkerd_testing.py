@@ -12,6 +12,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from pki import pem
+
 CONTROL_PLANE = ("kubernetes:helm.sh/v3:Release", "linkerd-control-plane")
 CRDS = ("kubernetes:helm.sh/v3:Release", "linkerd-crds")
 CONFIG_FILE = ("kubernetes:yaml/v2:ConfigFile", "gateway-api-standard-install")
@@ -78,6 +80,18 @@ def byo(
         "issuerKeyPem": issuer.key_pem,
     }
     return {}, {"linkerd": linkerd}
+
+
+def kubert_load_private_key(pem_text: str) -> Any:
+    """What the policy controller accepts as its serving key: kubert v0.26
+    src/server/tls_rustls.rs (pinned by linkerd2 edge-26.8.1) reads the key with rustls-pemfile
+    and keeps PKCS#8 (`PRIVATE KEY`) or PKCS#1 (`RSA PRIVATE KEY`) items only; anything else is
+    "could not load private key"."""
+    blocks, _ = pem.blocks(pem_text)
+    for block in blocks:
+        if block.type in ("PRIVATE KEY", "RSA PRIVATE KEY"):
+            return serialization.load_der_private_key(block.der, password=None)
+    raise ValueError("could not load private key")
 
 
 def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:

@@ -7,12 +7,13 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import fake_providers  # noqa: F401
+import fake_providers
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from harness import run_program
 from linkerd_testing import (
+    kubert_load_private_key,
     CONFIG_FILE,
     CONTROL_PLANE,
     CRDS,
@@ -24,7 +25,7 @@ from linkerd_testing import (
     walk,
 )
 
-from components import linkerd_certs
+from pki import linkerd as linkerd_pki
 
 FIXTURE = Path(__file__).parent / "fixtures" / "linkerd" / "chart-value-keys-2026.8.1.json"
 TLS_KEY = "tls:index/privateKey:PrivateKey"
@@ -101,14 +102,17 @@ def test_control_plane_waits_until_ready(default_run):
     assert inputs["timeout"] >= 300
 
 
+WEBHOOK_SECRETS = (
+    ("proxyInjector", "linkerd-proxy-injector", "linkerd-proxy-injector-k8s-tls"),
+    ("profileValidator", "linkerd-sp-validator", "linkerd-sp-validator-k8s-tls"),
+    ("policyValidator", "linkerd-policy-validator", "linkerd-policy-validator-k8s-tls"),
+)
+
+
 def test_webhooks_use_external_secrets_with_a_stable_ca_bundle(default_run):
     run = default_run
     values = run.one(*CONTROL_PLANE).inputs["values"]
-    for key, service, secret_name in (
-        ("proxyInjector", "linkerd-proxy-injector", "linkerd-proxy-injector-k8s-tls"),
-        ("profileValidator", "linkerd-sp-validator", "linkerd-sp-validator-k8s-tls"),
-        ("policyValidator", "linkerd-policy-validator", "linkerd-policy-validator-k8s-tls"),
-    ):
+    for key, service, secret_name in WEBHOOK_SECRETS:
         assert values[key]["externalSecret"] is True
         secret = run.one("kubernetes:core/v1:Secret", f"linkerd/{secret_name}").inputs
         assert secret["type"] == "kubernetes.io/tls"
@@ -117,6 +121,37 @@ def test_webhooks_use_external_secrets_with_a_stable_ca_bundle(default_run):
         cert = x509.load_pem_x509_certificate(values[key]["caBundle"].encode())
         sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         assert sans.get_values_for_type(x509.DNSName) == [f"{service}.linkerd.svc"]
+
+
+def test_webhook_secrets_carry_the_labels_of_the_charts_own_secrets(default_run):
+    # charts/linkerd-control-plane/templates/{proxy-injector,destination}-rbac.yaml @edge-26.8.1
+    expected = {
+        "linkerd-proxy-injector-k8s-tls": "proxy-injector",
+        "linkerd-sp-validator-k8s-tls": "destination",
+        "linkerd-policy-validator-k8s-tls": "destination",
+    }
+    for secret_name, component in expected.items():
+        meta = default_run.one("kubernetes:core/v1:Secret", f"linkerd/{secret_name}").inputs
+        labels = meta["metadata"]["labels"]
+        assert labels["linkerd.io/control-plane-component"] == component
+        assert labels["linkerd.io/control-plane-ns"] == "linkerd"
+
+
+def test_webhook_secret_keys_load_in_the_policy_controller_and_match_their_certificates(
+    default_run,
+):
+    for _, _, secret_name in WEBHOOK_SECRETS:
+        data = default_run.one("kubernetes:core/v1:Secret", f"linkerd/{secret_name}").inputs
+        key = kubert_load_private_key(data["stringData"]["tls.key"])
+        cert = x509.load_pem_x509_certificate(data["stringData"]["tls.crt"].encode())
+        assert linkerd_pki.key_matches(cert, key)
+
+
+def test_a_sec1_key_is_refused_by_the_policy_controllers_loader():
+    # The loader the test above relies on must refuse what pulumi-tls's private_key_pem gives.
+    sec1 = fake_providers._pem_key(ec.generate_private_key(ec.SECP256R1()))
+    with pytest.raises(ValueError, match="could not load private key"):
+        kubert_load_private_key(sec1)
 
 
 def test_linkerd_namespace_is_labelled_as_linkerd_install_labels_it(default_run):
@@ -134,9 +169,9 @@ def test_identity_values_carry_trust_domain_anchor_and_issuer(default_run):
     assert values["identity"]["issuer"]["scheme"] == "linkerd.io/tls"
     anchor = x509.load_pem_x509_certificate(values["identityTrustAnchorsPEM"].encode())
     issuer = x509.load_pem_x509_certificate(values["identity"]["issuer"]["tls"]["crtPEM"].encode())
-    assert linkerd_certs.common_name(anchor) == "root.linkerd.cluster.local"
-    assert linkerd_certs.common_name(issuer) == "identity.linkerd.cluster.local"
-    assert linkerd_certs.signed_by(issuer, anchor)
+    assert linkerd_pki.common_name(anchor) == "root.linkerd.cluster.local"
+    assert linkerd_pki.common_name(issuer) == "identity.linkerd.cluster.local"
+    assert linkerd_pki.chain_problem([issuer], [anchor], linkerd_pki.utc_now()) is None
 
 
 # --- certificates ---------------------------------------------------------------------------
@@ -155,6 +190,15 @@ def test_trust_anchor_is_a_long_lived_root_ca(default_run):
     assert anchor["isCaCertificate"] is True
     assert set(anchor["allowedUses"]) == {"cert_signing", "crl_signing"}
     assert anchor["validityPeriodHours"] == 87600
+
+
+def test_issuer_has_no_path_length_constraint_as_pulumi_tls_issues_it(default_run):
+    run = default_run
+    issuer = run.one(LOCALLY_SIGNED, f"linkerd-issuer-g{_gen(run)}")
+    assert "maxPathLength" not in issuer.inputs
+    cert = x509.load_pem_x509_certificate(issuer.outputs["certPem"].encode())
+    constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    assert constraints.ca is True and constraints.path_length is None
 
 
 def test_issuer_is_a_ca_signed_by_the_anchor_with_configured_validity():
@@ -224,7 +268,7 @@ def test_rotate_trust_anchor_lifts_protection_and_warns():
 
 
 def _at(monkeypatch, when: dt.datetime) -> None:
-    monkeypatch.setattr(linkerd_certs, "utc_now", lambda: when)
+    monkeypatch.setattr(linkerd_pki, "utc_now", lambda: when)
 
 
 def _stable_view(run) -> dict[tuple[str, str], dict]:
@@ -274,31 +318,68 @@ def test_generation_changes_before_the_issuer_enters_its_renewal_window():
 # --- identity outputs -----------------------------------------------------------------------
 
 
-def test_identity_outputs_report_expiry_days_left_and_health(default_run):
+def test_identity_outputs_report_expiry_dates_and_health(default_run):
     identity = default_run.outputs["linkerdIdentity"]
-    assert identity["trustAnchor"]["daysLeft"] in (3649, 3650)
-    assert identity["issuer"]["daysLeft"] in (364, 365)
-    dt.datetime.fromisoformat(identity["issuer"]["notAfter"])
+    assert set(identity["trustAnchor"]) == {"notAfter"}
+    assert set(identity["issuer"]) == {"notAfter"}
+    anchor_until = dt.datetime.fromisoformat(identity["trustAnchor"]["notAfter"])
+    issuer_until = dt.datetime.fromisoformat(identity["issuer"]["notAfter"])
+    assert anchor_until - issuer_until > dt.timedelta(days=3000)
     assert default_run.outputs["linkerdHealthy"] == {
         "healthy": True,
-        "algorithmSupported": True,
-        "issuerSignedByTrustAnchor": True,
-        "issuerIsCa": True,
-        "trustAnchorValidFor60Days": True,
+        "trustAnchorsUseSupportedCrypto": True,
+        "trustAnchorsWithinValidity": True,
+        "issuerUsesSupportedCrypto": True,
+        "issuerWithinValidity": True,
+        "issuerIssuedByTrustAnchor": True,
+        "trustAnchorsValidFor60Days": True,
         "issuerValidFor60Days": True,
+        "warnings": [],
     }
     assert not [w for w in default_run.warnings() if "expires" in w]
 
 
-def test_issuer_under_60_days_is_flagged_and_warned():
+def test_outputs_are_the_same_when_the_program_runs_again_a_day_later(monkeypatch):
+    # Both runs fall inside one issuer generation; the fakes re-issue the certificates at each
+    # run as pulumi-tls would not, so the second run is given the first run's PEMs by pinning
+    # their issuance to the first run's clock.
+    first_day = dt.datetime(2026, 9, 1, 12, tzinfo=dt.UTC)
+    _at(monkeypatch, first_day)
+    first = run_program()
+    monkeypatch.setattr(fake_providers, "issuance_time", lambda: first_day)
+    _at(monkeypatch, first_day + dt.timedelta(days=1))
+    second = run_program()
+    assert second.outputs["linkerdIdentity"] == first.outputs["linkerdIdentity"]
+    assert second.outputs["linkerdHealthy"] == first.outputs["linkerdHealthy"]
+
+
+def test_issuer_under_60_days_is_a_warning_not_unhealthy():
     anchor = make_cert("root.linkerd.cluster.local", days=3650)
     issuer = make_cert("identity.linkerd.cluster.local", signer=anchor, days=31)
     config, secrets = byo(anchor, issuer)
     run = run_program(config, secrets=secrets)
-    assert run.outputs["linkerdHealthy"]["issuerValidFor60Days"] is False
-    assert run.outputs["linkerdHealthy"]["healthy"] is False
-    assert run.outputs["linkerdIdentity"]["issuer"]["daysLeft"] == 29
-    assert any("identity issuer expires in 29 days" in w for w in run.warnings())
+    health = run.outputs["linkerdHealthy"]
+    assert health["issuerValidFor60Days"] is False
+    assert health["healthy"] is True
+    until = issuer.cert.not_valid_after_utc
+    assert health["warnings"] == [
+        f"identity issuer {linkerd_pki.describe(issuer.cert)} expires on {until:%Y-%m-%d}, within "
+        "60 days; run `pulumi up` to re-issue a generated issuer, or replace a brought one"
+    ]
+    assert run.outputs["linkerdIdentity"]["issuer"]["notAfter"] == until.isoformat()
+    assert any("identity issuer" in w and "expires in 29 days" in w for w in run.warnings())
+
+
+def test_every_anchor_of_a_bundle_is_checked_for_60_days():
+    anchor = make_cert("root.linkerd.cluster.local", days=3650)
+    old = make_cert("old-root.linkerd.cluster.local", days=40)
+    issuer = make_cert("identity.linkerd.cluster.local", signer=anchor)
+    config, secrets = byo(anchor, issuer)
+    secrets["linkerd"]["trustAnchorPem"] = anchor.cert_pem + old.cert_pem
+    run = run_program(config, secrets=secrets)
+    health = run.outputs["linkerdHealthy"]
+    assert health["trustAnchorsValidFor60Days"] is False and health["healthy"] is True
+    assert any("old-root.linkerd.cluster.local" in w for w in health["warnings"])
 
 
 def test_bring_your_own_identity_makes_no_identity_certificates():
@@ -310,13 +391,12 @@ def test_bring_your_own_identity_makes_no_identity_certificates():
     assert run.outputs["linkerdHealthy"]["healthy"] is True
 
 
-def test_health_flags_a_non_p256_anchor_in_the_report():
+def test_health_flags_a_p384_anchor_as_unhealthy():
     anchor = make_cert("root.linkerd.cluster.local", curve=ec.SECP384R1)
     issuer = make_cert("identity.linkerd.cluster.local", signer=anchor)
-    report = linkerd_certs.identity_report(
-        anchor.cert_pem, issuer.cert_pem, linkerd_certs.utc_now()
-    )
-    assert report.algorithm_supported is False and report.healthy is False
+    report = linkerd_pki.identity_report(anchor.cert_pem, issuer.cert_pem, linkerd_pki.utc_now())
+    assert report.checks()["trustAnchorsUseSupportedCrypto"] is False
+    assert report.healthy is False
 
 
 # --- linkerd.enabled: false -----------------------------------------------------------------
