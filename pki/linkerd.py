@@ -166,7 +166,7 @@ def key_matches(
 def validity_problem(cert: x509.Certificate, now: datetime) -> str | None:
     """issuercerts.CheckCertValidityPeriod."""
     if cert.not_valid_before_utc > now:
-        return f"not valid before {cert.not_valid_before_utc:%Y-%m-%dT%H:%M:%SZ}"
+        return f"not valid before: {cert.not_valid_before_utc:%Y-%m-%dT%H:%M:%SZ}"
     if cert.not_valid_after_utc < now:
         return f"not valid anymore. Expired on {cert.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}"
     return None

@@ -122,9 +122,7 @@ def _build(
         .not_valid_before(now)
         .not_valid_after(not_after)
         .add_extension(
-            x509.BasicConstraints(
-                ca=is_ca, path_length=path_length
-            ),
+            x509.BasicConstraints(ca=is_ca, path_length=path_length),
             critical=True,
         )
         .add_extension(

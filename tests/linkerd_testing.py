@@ -9,7 +9,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from pki import pem
@@ -46,9 +46,15 @@ def make_cert(
     days: int = 365,
     start_days_ago: int = 1,
     curve: type[ec.EllipticCurve] = ec.SECP256R1,
+    rsa_bits: int | None = None,
+    hash_algorithm: hashes.HashAlgorithm | None = None,
+    extended_key_usage: list[x509.ObjectIdentifier] | None = None,
+    now: dt.datetime | None = None,
 ) -> Pair:
-    key = ec.generate_private_key(curve())
-    now = dt.datetime.now(dt.UTC)
+    key: Any = (
+        rsa.generate_private_key(65537, rsa_bits) if rsa_bits else ec.generate_private_key(curve())
+    )
+    now = now or dt.datetime.now(dt.UTC)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
     issuer_name = signer.cert.subject if signer else name
     signing_key = signer.key if signer else key
@@ -61,9 +67,10 @@ def make_cert(
         .not_valid_before(now - dt.timedelta(days=start_days_ago))
         .not_valid_after(now - dt.timedelta(days=start_days_ago) + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .sign(signing_key, hashes.SHA256())
     )
-    return Pair(cert, key)
+    if extended_key_usage:
+        cert = cert.add_extension(x509.ExtendedKeyUsage(extended_key_usage), critical=False)
+    return Pair(cert.sign(signing_key, hash_algorithm or hashes.SHA256()), key)
 
 
 def byo(

@@ -13,7 +13,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from harness import run_program
 from linkerd_testing import (
-    kubert_load_private_key,
     CONFIG_FILE,
     CONTROL_PLANE,
     CRDS,
@@ -21,6 +20,7 @@ from linkerd_testing import (
     byo,
     is_secret_path,
     key_paths,
+    kubert_load_private_key,
     make_cert,
     walk,
 )
