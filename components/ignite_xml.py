@@ -54,8 +54,12 @@ def render_ignite_config(
     caches: tuple[CacheConfiguration, ...],
     discovery_address: str,
     plugin_beans: tuple[SpringBean, ...] = (),
+    pod_addresses: tuple[str, ...] = (),
 ) -> str:
-    """The node configuration of the guide, for the given caches, plugins and discovery address."""
+    """The node configuration of the guide, for the given caches, plugins and discovery address.
+
+    `pod_addresses` (each pod's stable DNS name) follow the guide's Service name in the IP
+    finder's list: Apache Ignite resolves a name there to ONE address (README.md, "Discovery")."""
     ET.register_namespace("", BEANS_NS)
     ET.register_namespace("xsi", XSI_NS)
     root = ET.Element(_tag("beans"), {f"{{{XSI_NS}}}schemaLocation": SCHEMA_LOCATION})
@@ -90,7 +94,8 @@ def render_ignite_config(
         {"class": "org.apache.ignite.spi.discovery.tcp.ipfinder.vm.TcpDiscoveryVmIpFinder"},
     )
     addresses = _list_property(finder, "addresses")
-    ET.SubElement(addresses, _tag("value")).text = discovery_address
+    for address in (discovery_address, *pod_addresses):
+        ET.SubElement(addresses, _tag("value")).text = address
 
     ET.indent(root, space="    ")
     body = ET.tostring(root, encoding="unicode")

@@ -128,7 +128,23 @@ class MeshedCache(pulumi.ComponentResource):
         def meta(k8s_name: str, annotations: dict[str, str] | None = None) -> dict:
             return {"name": k8s_name, "namespace": ns, "labels": labels, "annotations": annotations}
 
+        # Each pod's stable name as well as the Service's: Ignite resolves a name in the IP
+        # finder to one address, so the Service name alone can resolve to the starting pod itself
+        # (README.md, "Discovery").
+        pod_dns = tuple(
+            f"{cache.name}-{i}.{headless_name}.{ns}.svc.cluster.local"
+            for i in range(cache.replicas)
+        )
         config_xml = render_ignite_config(
+            caches=cache.cache_configurations,
+            discovery_address=service_dns,
+            plugin_beans=product.plugin_beans,
+            pod_addresses=pod_dns,
+        )
+        # The restart checksum leaves the pod list out: changing `replicas` changes the list in
+        # the ConfigMap but restarts no running pod (they are in the ring already; new pods read
+        # the new list).
+        checksum_xml = render_ignite_config(
             caches=cache.cache_configurations,
             discovery_address=service_dns,
             plugin_beans=product.plugin_beans,
@@ -213,7 +229,7 @@ class MeshedCache(pulumi.ComponentResource):
         volumes.append({"name": WORK_VOLUME, "emptyDir": {}})
         mounts.append({"mountPath": WORK_MOUNT, "name": WORK_VOLUME})
 
-        checksum = hashlib.sha256(config_xml.encode()).hexdigest()
+        checksum = hashlib.sha256(checksum_xml.encode()).hexdigest()
         pod_template = {
             "metadata": {
                 "labels": labels,
