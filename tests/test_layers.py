@@ -1,0 +1,56 @@
+"""The import graph points one way (README.md, "Layers"): __main__ -> components -> settings ->
+pki; pki imports none of them; checks/ and policies/ stand alone (components/ may run checks/)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from harness import PROJECT_ROOT
+
+LAYERS = ("components", "settings", "pki", "checks", "policies")
+# What each top-level package may import from the project.
+ALLOWED = {
+    "components": {"components", "settings", "pki", "checks"},
+    "settings": {"settings", "pki"},
+    "pki": {"pki"},
+    "checks": {"checks"},
+    "policies": {"policies", "cachemesh_policy"},
+}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found & set(LAYERS)
+
+
+def _arrows() -> set[tuple[str, str, str]]:
+    arrows = set()
+    for layer in LAYERS:
+        for path in (PROJECT_ROOT / layer).rglob("*.py"):
+            if "venv" in path.parts:
+                continue
+            for target in _imports(path):
+                arrows.add((layer, target, str(path.relative_to(PROJECT_ROOT))))
+    return arrows
+
+
+def test_settings_never_imports_components():
+    assert not {a for a in _arrows() if a[:2] == ("settings", "components")}
+
+
+def test_every_import_points_down_the_layers():
+    wrong = sorted(a for a in _arrows() if a[1] not in ALLOWED[a[0]])
+    assert wrong == []
+
+
+def test_the_arrow_finder_sees_imports():
+    # Guards the two tests above against passing because nothing was found.
+    assert ("settings", "pki", "settings/linkerd.py") in _arrows()
+    assert ("components", "settings", "components/linkerd.py") in _arrows()
