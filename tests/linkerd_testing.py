@@ -90,15 +90,19 @@ def byo(
 
 
 def kubert_load_private_key(pem_text: str) -> Any:
-    """What the policy controller accepts as its serving key: kubert v0.26
-    src/server/tls_rustls.rs (pinned by linkerd2 edge-26.8.1) reads the key with rustls-pemfile
-    and keeps PKCS#8 (`PRIVATE KEY`) or PKCS#1 (`RSA PRIVATE KEY`) items only; anything else is
-    "could not load private key"."""
+    """What the policy controller accepts as its serving key: kubert v0.26.0
+    kubert/src/server/tls_rustls.rs `load_private_key` (linkerd/linkerd-kubert @cb414ccc, pinned by
+    linkerd2 edge-26.8.1's Cargo.lock) takes the PKCS#8 (`PRIVATE KEY`) blocks, or if there are
+    none the PKCS#1 (`RSA PRIVATE KEY`) blocks, and needs exactly one."""
     blocks, _ = pem.blocks(pem_text)
-    for block in blocks:
-        if block.type in ("PRIVATE KEY", "RSA PRIVATE KEY"):
-            return serialization.load_der_private_key(block.der, password=None)
-    raise ValueError("could not load private key")
+    keys = [b for b in blocks if b.type == "PRIVATE KEY"] or [
+        b for b in blocks if b.type == "RSA PRIVATE KEY"
+    ]
+    if not keys:
+        raise ValueError("could not load private key")
+    if len(keys) > 1:
+        raise ValueError("too many private keys")
+    return serialization.load_der_private_key(keys[0].der, password=None)
 
 
 def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
