@@ -146,7 +146,8 @@ def webhook_serving_cert(
     )
     # PKCS#8: the policy controller (linkerd-destination's `policy` container) loads
     # linkerd-policy-validator-k8s-tls with kubert's rustls loader, which reads PKCS#8 or PKCS#1
-    # keys only (kubert v0.26 src/server/tls_rustls.rs, pinned by linkerd2 edge-26.8.1), while
+    # keys only (linkerd/linkerd-kubert kubert/src/server/tls_rustls.rs `load_private_key` at
+    # kubert/v0.26.0 = cb414ccc, pinned by linkerd2 edge-26.8.1's Cargo.lock), while
     # pulumi-tls's private_key_pem is SEC1 (`EC PRIVATE KEY`) for ECDSA. The Go webhooks read
     # PKCS#8 too.
     return ServingCert(
