@@ -113,18 +113,16 @@ class IssuerKey:
     key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
     # The PEM handed to the chart: the key block alone, as Linkerd reads it.
     pem: str
-    repaired: bool
 
 
 def read_private_key(text: str) -> IssuerKey:
     """The issuer key as DecodePEMKey reads it: the FIRST PEM block, which must be an EC, RSA
     or PKCS#8 (EC or RSA) private key. A leading EC PARAMETERS block (`openssl ecparam -genkey`
     writes one) would make Linkerd fail ("unsupported block type"); it holds only the curve's
-    name, so cachemesh drops it and hands the chart the key block alone (repaired=True)."""
+    name, so cachemesh drops it and hands the chart the key block alone."""
     found, _ = pem.blocks(text.strip())
-    repaired = False
     if found and found[0].type == EC_PARAMETERS:
-        found, repaired = found[1:], True
+        found = found[1:]
     keys = [b for b in found if "PRIVATE KEY" in b.type]
     if not found or "PRIVATE KEY" not in found[0].type:
         raise CertificateProblem(
@@ -150,7 +148,7 @@ def read_private_key(text: str) -> IssuerKey:
         raise CertificateProblem(
             "is neither an ECDSA nor an RSA key; linkerd2 only supports ECDSA and RSA private keys"
         )
-    return IssuerKey(key=key, pem=block.encode().strip(), repaired=repaired)
+    return IssuerKey(key=key, pem=block.encode().strip())
 
 
 def key_matches(
