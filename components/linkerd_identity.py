@@ -56,6 +56,11 @@ class ServingCert:
     key_pem: pulumi.Output[str]  # secret
 
 
+def _secret(value: pulumi.Input[str]) -> pulumi.Output[str]:
+    """pulumi.Output.secret with its type spelt out (mypy cannot infer it from an Output[str])."""
+    return pulumi.Output.secret(value)
+
+
 def _key(name: str, opts: pulumi.ResourceOptions) -> tls.PrivateKey:
     return tls.PrivateKey(name, algorithm=ALGORITHM, ecdsa_curve=CURVE, opts=opts)
 
@@ -135,7 +140,7 @@ def webhook_serving_cert(
     key = _key(f"{service}-webhook-key-g{generation}", child)
     cert = tls.SelfSignedCert(
         f"{service}-webhook-g{generation}",
-        private_key_pem=pulumi.Output.secret(key.private_key_pem),
+        private_key_pem=_secret(key.private_key_pem),
         subject={"common_name": host},
         dns_names=[host],
         is_ca_certificate=True,
@@ -150,6 +155,4 @@ def webhook_serving_cert(
     # kubert/v0.26.0 = cb414ccc, pinned by linkerd2 edge-26.8.1's Cargo.lock), while
     # pulumi-tls's private_key_pem is SEC1 (`EC PRIVATE KEY`) for ECDSA. The Go webhooks read
     # PKCS#8 too.
-    return ServingCert(
-        cert_pem=cert.cert_pem, key_pem=pulumi.Output.secret(key.private_key_pem_pkcs8)
-    )
+    return ServingCert(cert_pem=cert.cert_pem, key_pem=_secret(key.private_key_pem_pkcs8))

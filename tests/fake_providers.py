@@ -9,6 +9,7 @@ the certificates' validity with it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import harness
@@ -20,7 +21,12 @@ from pulumi.runtime.mocks import MockResourceArgs
 
 from pki import linkerd as linkerd_pki
 
-CURVES = {"P224": ec.SECP224R1, "P256": ec.SECP256R1, "P384": ec.SECP384R1, "P521": ec.SECP521R1}
+CURVES: dict[str, Callable[[], ec.EllipticCurve]] = {
+    "P224": ec.SECP224R1,
+    "P256": ec.SECP256R1,
+    "P384": ec.SECP384R1,
+    "P521": ec.SECP521R1,
+}
 # Arguments of the generated keys, by resource name, for tests that inspect them.
 ISSUED: dict[str, dict[str, Any]] = {}
 

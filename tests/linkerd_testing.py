@@ -47,7 +47,7 @@ def make_cert(
     start_days_ago: int = 1,
     curve: type[ec.EllipticCurve] = ec.SECP256R1,
     rsa_bits: int | None = None,
-    hash_algorithm: hashes.HashAlgorithm | None = None,
+    hash_algorithm: hashes.SHA256 | hashes.SHA384 | None = None,
     extended_key_usage: list[x509.ObjectIdentifier] | None = None,
     now: dt.datetime | None = None,
 ) -> Pair:
