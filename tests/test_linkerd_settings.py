@@ -227,28 +227,26 @@ def test_issuer_not_signed_by_the_anchor_is_refused():
     )
 
 
-def test_issuer_with_only_client_auth_usage_is_refused():
+@pytest.mark.parametrize(
+    ("usages", "accepted"),
+    [
+        ([ExtendedKeyUsageOID.CLIENT_AUTH], False),
+        ([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH], True),
+        ([ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE], True),
+    ],
+)
+def test_issuer_extended_key_usage_must_allow_server_auth_if_listed(usages, accepted):
     anchor = make_cert("root.linkerd.cluster.local")
-    issuer = make_cert(
-        "identity.linkerd.cluster.local",
-        signer=anchor,
-        extended_key_usage=[ExtendedKeyUsageOID.CLIENT_AUTH],
-    )
+    issuer = make_cert("identity.linkerd.cluster.local", signer=anchor, extended_key_usage=usages)
     config, secrets = byo(anchor, issuer)
-    _fails(
-        r"cachemesh:linkerd\.issuerCertPem: does not verify .* without serverAuth", config, secrets
-    )
-
-
-def test_issuer_with_server_auth_usage_is_accepted():
-    anchor = make_cert("root.linkerd.cluster.local")
-    issuer = make_cert(
-        "identity.linkerd.cluster.local",
-        signer=anchor,
-        extended_key_usage=[ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH],
-    )
-    config, secrets = byo(anchor, issuer)
-    assert run_program(config, secrets=secrets).outputs["linkerdHealthy"]["healthy"] is True
+    if accepted:
+        assert run_program(config, secrets=secrets).outputs["linkerdHealthy"]["healthy"] is True
+    else:
+        _fails(
+            r"cachemesh:linkerd\.issuerCertPem: does not verify .* without serverAuth",
+            config,
+            secrets,
+        )
 
 
 def test_issuer_signed_with_sha384_is_refused():
