@@ -151,6 +151,14 @@ def read_private_key(text: str) -> IssuerKey:
     return IssuerKey(key=key, pem=block.encode().strip())
 
 
+def canonical_certificates(text: str) -> str:
+    """The certificate blocks of a valid value, re-encoded as Go encodes them and nothing else
+    (no text around or between them): what the chart is given."""
+    read_certificates(text)
+    found, _ = pem.blocks(text.strip())
+    return "".join(block.encode() for block in found).strip()
+
+
 def key_matches(
     cert: x509.Certificate, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 ) -> bool:

@@ -111,14 +111,13 @@ class CertificateSettings(SettingsModel):
 
 
 def _pem_certificates(value: str | None) -> str | None:
-    """Certificates as Linkerd reads them; the chart gets the value trimmed (as it trims it)."""
+    """Certificates as Linkerd reads them; the chart gets their blocks alone, trimmed."""
     if value is None:
         return None
     try:
-        read_certificates(value)
+        return linkerd_pki.canonical_certificates(value)
     except CertificateProblem as exc:
         raise ValueError(str(exc)) from None
-    return value.strip()
 
 
 class LinkerdSettings(SettingsModel):

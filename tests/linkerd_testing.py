@@ -50,6 +50,7 @@ def make_cert(
     hash_algorithm: hashes.SHA256 | hashes.SHA384 | None = None,
     extended_key_usage: list[x509.ObjectIdentifier] | None = None,
     now: dt.datetime | None = None,
+    path_length: int | None = None,
 ) -> Pair:
     key: Any = (
         rsa.generate_private_key(65537, rsa_bits) if rsa_bits else ec.generate_private_key(curve())
@@ -66,7 +67,9 @@ def make_cert(
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=start_days_ago))
         .not_valid_after(now - dt.timedelta(days=start_days_ago) + dt.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(
+            x509.BasicConstraints(ca=ca, path_length=path_length if ca else None), critical=True
+        )
     )
     if extended_key_usage:
         cert = cert.add_extension(x509.ExtendedKeyUsage(extended_key_usage), critical=False)

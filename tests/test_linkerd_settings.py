@@ -219,6 +219,30 @@ def test_issuer_whose_intermediate_is_missing_is_refused():
     )
 
 
+def test_anchor_whose_path_length_forbids_the_intermediate_is_refused():
+    anchor = make_cert("root.linkerd.cluster.local", path_length=0)
+    middle = make_cert("intermediate.linkerd.cluster.local", signer=anchor)
+    issuer = make_cert("identity.linkerd.cluster.local", signer=middle)
+    config, secrets = byo(anchor, issuer)
+    secrets["linkerd"]["issuerCertPem"] = issuer.cert_pem + middle.cert_pem
+    _fails(
+        r"cachemesh:linkerd\.issuerCertPem: does not verify .* allows 0 intermediates",
+        config,
+        secrets,
+    )
+
+
+def test_text_around_the_anchors_is_accepted_and_left_out_of_the_chart():
+    anchor = make_cert("root.linkerd.cluster.local")
+    config, secrets = byo(anchor, make_cert("identity.linkerd.cluster.local", signer=anchor))
+    secrets["linkerd"]["trustAnchorPem"] = (
+        "subject=CN = root.linkerd.cluster.local\n" + anchor.cert_pem
+    )
+    run = run_program(config, secrets=secrets)
+    values = run.one(*CONTROL_PLANE).inputs["values"]
+    assert values["identityTrustAnchorsPEM"] == anchor.cert_pem.strip()
+
+
 def test_issuer_not_signed_by_the_anchor_is_refused():
     other = make_cert("root.linkerd.cluster.local")
     config, secrets = byo(issuer=make_cert("identity.linkerd.cluster.local", signer=other))
