@@ -142,6 +142,7 @@ def test_webhook_secret_keys_load_in_the_policy_controller_and_match_their_certi
 ):
     for _, _, secret_name in WEBHOOK_SECRETS:
         data = default_run.one("kubernetes:core/v1:Secret", f"linkerd/{secret_name}").inputs
+        assert data["stringData"]["tls.key"].startswith("-----BEGIN PRIVATE KEY-----")  # PKCS#8
         key = kubert_load_private_key(data["stringData"]["tls.key"])
         cert = x509.load_pem_x509_certificate(data["stringData"]["tls.crt"].encode())
         assert linkerd_pki.key_matches(cert, key)
