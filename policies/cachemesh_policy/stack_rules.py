@@ -287,24 +287,39 @@ require_linkerd_mesh_injection = StackValidationPolicy(
 # --- require-linkerd-server -----------------------------------------------------------------
 
 
-def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
-    """A Kubernetes label selector (``matchLabels`` and ``matchExpressions``) against ``labels``."""
-    for key, value in mapping(selector.get("matchLabels")).items():
-        if labels.get(key) != value:
+def server_selects(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
+    """Whether a Server's ``podSelector`` selects pods with ``labels``.
+
+    ``matchLabels`` and ``matchExpressions`` with ``In``, ``NotIn``, ``Exists`` and
+    ``DoesNotExist`` (the Kubernetes label-selector operators). Anything else (an unknown
+    operator, a malformed expression) is treated as not selecting: the rule then asks for a
+    Server rather than trusting one it cannot read. An empty ``podSelector`` selects every pod
+    of the namespace, as in Linkerd.
+    """
+    for label, value in mapping(selector.get("matchLabels")).items():
+        if labels.get(label) != value:
             return False
     for expression in sequence(selector.get("matchExpressions")):
         expr = mapping(expression)
         key = expr.get("key")
         operator = expr.get("operator")
-        values = list(sequence(expr.get("values")))
-        present = isinstance(key, str) and key in labels
-        if operator == "In" and not (present and labels.get(key) in values):
+        values = [v for v in sequence(expr.get("values")) if isinstance(v, str)]
+        if not isinstance(key, str):
             return False
-        if operator == "NotIn" and present and labels.get(key) in values:
-            return False
-        if operator == "Exists" and not present:
-            return False
-        if operator == "DoesNotExist" and present:
+        present = key in labels
+        if operator == "In":
+            if not (present and labels.get(key) in values):
+                return False
+        elif operator == "NotIn":
+            if present and labels.get(key) in values:
+                return False
+        elif operator == "Exists":
+            if not present:
+                return False
+        elif operator == "DoesNotExist":
+            if present:
+                return False
+        else:
             return False
     return True
 
@@ -315,7 +330,7 @@ def _servers_in(view: StackView, namespace: str) -> list[PolicyResource]:
 
 def _has_server(view: StackView, namespace: str, labels: Mapping[str, Any]) -> bool:
     return any(
-        selector_matches(mapping(mapping(s.props.get("spec")).get("podSelector")), labels)
+        server_selects(mapping(mapping(s.props.get("spec")).get("podSelector")), labels)
         for s in _servers_in(view, namespace)
     )
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from cachemesh_policy.evaluate import make_resource
+from cachemesh_policy.evaluate import make_resource, settle
 from cachemesh_policy.workloads import WORKLOAD_KINDS, resource_type_for
 from pulumi_policy import (
     PolicyResource,
@@ -129,7 +129,8 @@ def remediated(
     props: Mapping[str, Any],
     config: Mapping[str, Any] | None = None,
 ) -> Any:
-    return policy.remediate(args(resource_type, copy.deepcopy(props), config))
+    """The new props the remediation gives (awaited, as the SDK does), or ``None``."""
+    return settle(policy.remediate(args(resource_type, copy.deepcopy(props), config)))
 
 
 def stack_violations(
