@@ -30,11 +30,16 @@ from pulumi_policy import (
 from .annotations import is_meshed_value
 from .checks import is_cache_workload, required_opaque_ports
 from .settings import AUTHORIZED_PROPERTIES, CACHE_PROPERTIES, NAMESPACE_PROPERTIES, Settings
-from .stack_rules import StackView, _settings_and_view, effective_inject, server_selects
+from .stack_rules import (
+    POLICY_GROUP,
+    StackView,
+    _settings_and_view,
+    effective_inject,
+    server_selects,
+)
 from .workloads import Workload, as_port, mapping, name_of, namespace_of, sequence
 
 AUTHORIZATION_MODE = "cachemesh.io/authorization"
-POLICY_GROUP = "policy.linkerd.io"
 OPAQUE = "opaque"
 
 

@@ -29,8 +29,8 @@ from .checks import (
 from .remediation import as_remediation, with_annotations
 from .settings import (
     CACHE_PROPERTIES,
-    DEFAULT_EXEMPT_NAMESPACES,
     OPAQUE_PROPERTIES,
+    SCOPE_PROPERTIES,
     SERVICE_PROPERTIES,
     read_settings,
 )
@@ -39,20 +39,7 @@ from .workloads import annotations_of, get_workload, kind_of, metadata_of, name_
 Props = Mapping[str, Any]
 
 _SCOPE_EXEMPT_SCHEMA = PolicyConfigSchema(
-    properties={
-        "namespaces": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": [],
-            "description": "Only these namespaces (globs); empty means every namespace not exempt.",
-        },
-        "exemptNamespaces": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": list(DEFAULT_EXEMPT_NAMESPACES),
-            "description": "Namespaces (globs) left alone.",
-        },
-    }
+    properties={k: SCOPE_PROPERTIES[k] for k in ("namespaces", "exemptNamespaces")}
 )
 
 
@@ -220,7 +207,7 @@ def _namespace_in_scope(args: ResourceValidationArgs) -> bool:
     name = name_of(args.props, args.name)
     if settings.is_exempt(name):
         return False
-    return not settings.namespaces or settings.listed(name)
+    return settings.listed(name)
 
 
 def _add_if_absent(args: ResourceValidationArgs, wanted: Mapping[str, str]) -> Props | None:

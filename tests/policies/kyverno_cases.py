@@ -12,6 +12,13 @@ annotation, with which value, at which path, on which kind gives which verdict.
   Linkerd ``Server`` that a workload must be matched by. They are not judged.
 * ``MUTATIONS[policy]`` lists ``Mutation``s: a Namespace before the mutation, and its annotations
   after it.
+
+Besides the library's own scenarios, a few cases pin down how Kyverno's policy text decides
+where its tests are silent (kyverno/policies @ b9c4317ce022, ``linkerd/<policy>/<policy>.yaml``):
+require-linkerd-server matches Deployment and Service only; check-linkerd-authorizationpolicy
+compares ``targetRef.name`` with the names of the namespace's Servers and policy.linkerd.io
+HTTPRoutes and never reads ``targetRef.kind``. The pack's default configuration must give all
+of these verdicts.
 """
 
 from __future__ import annotations
@@ -103,6 +110,23 @@ def deployment(
             "template": {
                 "metadata": template_meta,
                 "spec": {"containers": [_container(i, p) for i, p in enumerate(ports_on, 1)]},
+            },
+        },
+    }
+
+
+def statefulset(name: str, pod_labels: Mapping[str, str], port: int) -> dict[str, Any]:
+    labels = dict(pod_labels)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": name},
+        "spec": {
+            "serviceName": name,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [_container(1, port)]},
             },
         },
     }
@@ -245,6 +269,8 @@ _REQUIRE_SERVER = [
     _bad(deployment("deploy-unserved-port-on-second", None, _UNSERVED, (None, 9090))),
     _bad(deployment("deploy-unserved-port-on-first", None, _UNSERVED, (9090, None))),
     _bad(service("svc-unserved", _UNSERVED, 9090)),
+    # Not a Deployment: Kyverno's rule does not match it.
+    _ok(statefulset("sts-unserved-port", _UNSERVED, 9090)),
 ]
 
 # check-linkerd-authorizationpolicy: targetRef.name must name a Server or an HTTPRoute in the
@@ -256,6 +282,10 @@ _AUTHORIZATION = [
     _ok(authorization_policy("authz-to-server", "Server", _AUTHZ_SERVER)),
     _bad(authorization_policy("authz-to-missing-route", "HTTPRoute", "ledger-write-route")),
     _bad(authorization_policy("authz-to-missing-server", "Server", "ledger-admin")),
+    # Only the name is compared: a Server-kind target that names the HTTPRoute passes, and a
+    # Namespace target fails unless a Server or HTTPRoute has the namespace's name.
+    _ok(authorization_policy("authz-server-kind-naming-the-route", "Server", _AUTHZ_ROUTE)),
+    _bad(authorization_policy("authz-to-namespace", "Namespace", "ledger")),
 ]
 
 VALIDATIONS: dict[str, list[Case]] = {
