@@ -132,6 +132,22 @@ def statefulset(name: str, pod_labels: Mapping[str, str], port: int) -> dict[str
     }
 
 
+def replication_controller(
+    name: str, annotations: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    template_meta = _annotated({"labels": {"rc": name}}, annotations)
+    return {
+        "apiVersion": "v1",
+        "kind": "ReplicationController",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": 1,
+            "selector": {"rc": name},
+            "template": {"metadata": template_meta, "spec": {"containers": [_container(1)]}},
+        },
+    }
+
+
 def cronjob(name: str, annotations: Mapping[str, str] | None = None) -> dict[str, Any]:
     template_meta = _annotated({"labels": {"job": name}}, annotations)
     return {
@@ -233,6 +249,9 @@ _INJECTION_OVERRIDE = [
     _bad(pod("pod-inject-disabled", {INJECT: "disabled"})),
     _bad(deployment("deploy-inject-disabled", {INJECT: "disabled"})),
     _bad(cronjob("cron-inject-disabled", {INJECT: "disabled"})),
+    # Kyverno auto-generates its Pod rules for ReplicationControllers too.
+    _ok(replication_controller("rc-inject-enabled", {INJECT: "enabled"})),
+    _bad(replication_controller("rc-inject-disabled", {INJECT: "disabled"})),
 ]
 
 # prevent-linkerd-port-skipping: either skip annotation, whatever its value, fails; on a Pod and
@@ -249,9 +268,15 @@ _PORT_SKIPPING = [
     _ok(deployment("deploy-unrelated-annotation", UNRELATED)),
     _ok(cronjob("cron-no-annotations")),
     _ok(cronjob("cron-unrelated-annotation", UNRELATED)),
+    _ok(replication_controller("rc-unrelated-annotation", UNRELATED)),
     *(
         _bad(build(f"{prefix}-{suffix}", {**UNRELATED, **skips}))
-        for prefix, build in (("pod", pod), ("deploy", deployment), ("cron", cronjob))
+        for prefix, build in (
+            ("pod", pod),
+            ("deploy", deployment),
+            ("cron", cronjob),
+            ("rc", replication_controller),
+        )
         for suffix, skips in _SKIPS.items()
     ),
 ]

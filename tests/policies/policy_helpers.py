@@ -23,6 +23,7 @@ REFERENCE = Path(__file__).resolve().parents[1] / "fixtures"
 KINDS: list[str] = list(WORKLOAD_KINDS)
 API_VERSIONS: dict[str, str] = {
     "Pod": "v1",
+    "ReplicationController": "v1",
     "Deployment": "apps/v1",
     "StatefulSet": "apps/v1",
     "DaemonSet": "apps/v1",
@@ -76,6 +77,8 @@ def workload(
         props["spec"] = template["spec"]
     elif kind == "CronJob":
         props["spec"] = {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": template}}}
+    elif kind == "ReplicationController":  # core/v1: a plain equality selector
+        props["spec"] = {"selector": {"app": name}, "template": template}
     else:
         props["spec"] = {"selector": {"matchLabels": {"app": name}}, "template": template}
     return type_of(kind), props
