@@ -276,7 +276,7 @@ def _validate_require_mesh_injection(
         reason = (
             "it holds a cache workload"
             if name in cache_namespaces
-            else "this rule covers it (config namespaces; by default every namespace, as Kyverno)"
+            else "this rule's namespaces config covers it (default: every namespace, as Kyverno)"
         )
         report_violation(
             f"Namespace {name}: {field} {state}; {reason}, so every pod in it should be meshed. "
