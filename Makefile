@@ -50,10 +50,11 @@ test: $(VENV)/.dev-installed
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) policies/venv .pytest_cache .ruff_cache
+	rm -rf $(VENV) policies/venv .pytest_cache .ruff_cache .mypy_cache

@@ -1,9 +1,12 @@
 """Linkerd's policy CRDs as test oracles: does a custom resource use only the fields, types and
-values the CRD that Linkerd installs accepts?
+values that the CustomResourceDefinition Linkerd installs accepts?
 
-The CRD files are the ones the project was given in the steering repository's
-`shared/reference/linkerd-crds/` (linkerd/linkerd2 Helm templates; see SOURCES.md there). They are
-read from there, not copied into this repository; set CACHEMESH_LINKERD_CRDS to another folder.
+The CRDs are Linkerd's own: the policy.linkerd.io CustomResourceDefinitions of Linkerd's
+linkerd-crds Helm chart (linkerd/linkerd2 charts/linkerd-crds/templates/policy/; the folder's
+SOURCES.md names the commit) for Server, MeshTLSAuthentication, AuthorizationPolicy,
+NetworkAuthentication and HTTPRoute. They are read, not copied, from
+``../shared/reference/linkerd-crds`` beside the repository root, or from the folder that
+CACHEMESH_LINKERD_CRDS names; the tests that need them are skipped when that folder is missing.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-_DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "reference" / "linkerd-crds"
+_REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
+_DEFAULT = _REPOSITORY_ROOT.parent / "shared" / "reference" / "linkerd-crds"
 CRD_DIR = Path(os.environ.get("CACHEMESH_LINKERD_CRDS", _DEFAULT))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from harness import PROJECT_ROOT, run_program
 
@@ -25,11 +26,61 @@ def _dev_stack_config() -> dict:
 def test_project_runs_python_with_pip_and_a_local_state_backend() -> None:
     project = _load("Pulumi.yaml")
     assert project["name"] == "cachemesh"
-    assert project["runtime"] == {
-        "name": "python",
-        "options": {"toolchain": "pip", "virtualenv": ".venv"},
-    }
+    assert project["runtime"]["name"] == "python"
+    assert project["runtime"]["options"]["toolchain"] == "pip"
+    assert project["runtime"]["options"]["virtualenv"] == ".venv"
     assert project["backend"]["url"].startswith("file://")
+
+
+# Pulumi's Python language host (pulumi/pulumi sdk/python/cmd/pulumi-language-python/main.go,
+# Run): with `typechecker: mypy` it checks that mypy is installed in the program's venv (else
+# it fails asking for "an entry for mypy to requirements.txt"), then runs
+# `python -m mypy --exclude <venv relative to the program dir> <program dir>` from the program
+# dir and stops on a non-zero exit, before the program runs.
+
+
+def test_pulumi_type_checks_the_program_with_mypy_from_its_venv() -> None:
+    options = _load("Pulumi.yaml")["runtime"]["options"]
+    assert options["typechecker"] == "mypy"
+    # `make up` builds .venv from requirements.txt alone; the language host looks for mypy there.
+    pins = (PROJECT_ROOT / "requirements.txt").read_text().splitlines()
+    assert any(line.startswith("mypy==") for line in pins)
+
+
+def _mypy_sources(monkeypatch: pytest.MonkeyPatch, *args: str) -> set[str]:
+    """The files mypy would check for this command line, run from the project root."""
+    from mypy.main import process_options
+
+    monkeypatch.chdir(PROJECT_ROOT)
+    sources, _ = process_options(list(args))
+    return {Path(s.path).resolve().relative_to(PROJECT_ROOT).as_posix() for s in sources if s.path}
+
+
+def _python_files(*roots: str) -> set[str]:
+    found: set[str] = set()
+    for root in roots:
+        path = PROJECT_ROOT / root
+        files = [path] if path.is_file() else path.rglob("*.py")
+        found |= {f.relative_to(PROJECT_ROOT).as_posix() for f in files}
+    return found
+
+
+PROGRAM = ("__main__.py", "components", "settings", "checks")
+
+
+def test_the_language_hosts_mypy_run_checks_the_program_and_nothing_else(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    checked = _mypy_sources(monkeypatch, "--exclude", ".venv", str(PROJECT_ROOT))
+    assert checked == _python_files(*PROGRAM)
+
+
+def test_make_lints_mypy_run_checks_the_program_and_the_policy_pack(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert "\t$(VENV)/bin/mypy\n" in (PROJECT_ROOT / "Makefile").read_text()
+    checked = _mypy_sources(monkeypatch)
+    assert checked == _python_files(*PROGRAM, "policies/cachemesh_policy")
 
 
 def test_project_config_schema_uses_only_types_pulumi_accepts_and_describes_each_key() -> None:

@@ -30,11 +30,16 @@ from pulumi_policy import (
 from .annotations import is_meshed_value
 from .checks import is_cache_workload, required_opaque_ports
 from .settings import AUTHORIZED_PROPERTIES, CACHE_PROPERTIES, NAMESPACE_PROPERTIES, Settings
-from .stack_rules import StackView, _settings_and_view, effective_inject
+from .stack_rules import (
+    POLICY_GROUP,
+    StackView,
+    _settings_and_view,
+    effective_inject,
+    server_selects,
+)
 from .workloads import Workload, as_port, mapping, name_of, namespace_of, sequence
 
 AUTHORIZATION_MODE = "cachemesh.io/authorization"
-POLICY_GROUP = "policy.linkerd.io"
 OPAQUE = "opaque"
 
 
@@ -42,43 +47,6 @@ def workload_mode(workload: Workload) -> str:
     """The pod template's ``cachemesh.io/authorization``; absent means the program's default."""
     value = workload.template_annotations.get(AUTHORIZATION_MODE)
     return value.strip() if isinstance(value, str) and value.strip() else "strict"
-
-
-def server_selects(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
-    """Whether a Server's ``podSelector`` selects pods with ``labels``.
-
-    ``matchLabels`` and ``matchExpressions`` with ``In``, ``NotIn``, ``Exists`` and
-    ``DoesNotExist`` (the Kubernetes label-selector operators). Anything else (an unknown
-    operator, a malformed expression) is treated as not selecting: the rule then asks for a
-    Server rather than trusting one it cannot read. An empty ``podSelector`` selects every pod
-    of the namespace, as in Linkerd.
-    """
-    for key, value in mapping(selector.get("matchLabels")).items():
-        if labels.get(key) != value:
-            return False
-    for expression in sequence(selector.get("matchExpressions")):
-        expr = mapping(expression)
-        key = expr.get("key")
-        operator = expr.get("operator")
-        values = [v for v in sequence(expr.get("values")) if isinstance(v, str)]
-        if not isinstance(key, str):
-            return False
-        present = key in labels
-        if operator == "In":
-            if not (present and labels.get(key) in values):
-                return False
-        elif operator == "NotIn":
-            if present and labels.get(key) in values:
-                return False
-        elif operator == "Exists":
-            if not present:
-                return False
-        elif operator == "DoesNotExist":
-            if present:
-                return False
-        else:
-            return False
-    return True
 
 
 def server_port_matches(port_value: object, number: int, name: str | None) -> bool:

@@ -91,10 +91,21 @@ def _reporter(
     return report
 
 
-def _run(result: Any) -> Any:
-    if inspect.isawaitable(result):
-        return asyncio.run(result)  # type: ignore[arg-type]
-    return result
+def settle(result: object) -> Any:
+    """A callback's result, awaited when it is awaitable: on a loop of its own, as the SDK's
+    ``Remediate`` does, leaving the thread's current event loop (Pulumi's runtime) alone."""
+    if not inspect.isawaitable(result):
+        return result
+    awaitable = result
+
+    async def wait() -> Any:
+        return await awaitable
+
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(wait())
+    finally:
+        loop.close()
 
 
 def evaluate(
@@ -127,10 +138,10 @@ def evaluate(
                     None,
                     policy_config,
                 )
-                _run(policy.validate(args, _reporter(found, policy.name, reported, resource.urn)))
+                settle(policy.validate(args, _reporter(found, policy.name, reported, resource.urn)))
         elif isinstance(policy, StackValidationPolicy):
             args_stack = StackValidationArgs(resources, policy_config)
-            _run(policy.validate(args_stack, _reporter(found, policy.name, reported, None)))
+            settle(policy.validate(args_stack, _reporter(found, policy.name, reported, None)))
     return found
 
 
@@ -155,7 +166,7 @@ def remediate(
             None,
             _policy_config(policy, config),
         )
-        new_props = _run(policy.remediate(args))
+        new_props = settle(policy.remediate(args))
         if new_props:
             props = new_props
     return props

@@ -1,4 +1,5 @@
-"""Copy SDK props into plain, writable structures and set one annotation.
+"""Copy SDK props into plain, writable structures and set one annotation; give a fix the
+SDK's remediation type.
 
 During ``Remediate`` the SDK hands props as read-only proxies that keep secrets wrapped in
 :class:`pulumi_policy.Secret` underneath; copying the proxies' raw targets keeps those
@@ -7,18 +8,46 @@ wrappers (and unknown sentinels) so that a remediation changes only what it mean
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, cast
 
-from pulumi_policy import Secret
+from pulumi_policy import ResourceRemediation, ResourceValidationArgs, Secret
+
+#: A fix: the resource's new props, or ``None`` when it has nothing to change.
+Fix = Callable[[ResourceValidationArgs], Mapping[str, Any] | None]
+
+
+def as_remediation(fix: Fix) -> ResourceRemediation:
+    """``fix`` as pulumi-policy declares a remediation (``ResourceRemediation``: ``None``, or an
+    awaitable of the new props). The SDK's ``Remediate`` runs an awaitable result to completion
+    on its own event loop (pulumi/pulumi-policy sdk/python/lib/pulumi_policy/policy.py,
+    ``PolicyAnalyzerServicer.Remediate``); ``fix`` itself runs at once, so an unknown value
+    during preview still raises where the SDK expects it."""
+
+    def remediate(args: ResourceValidationArgs) -> Awaitable[Mapping[str, Any]] | None:
+        props = fix(args)
+        return None if props is None else _ready(props)
+
+    return remediate
+
+
+async def _ready(props: Mapping[str, Any]) -> Mapping[str, Any]:
+    return props
 
 
 def _raw(value: Any) -> Any:
     """The proxied target of an SDK proxy, or the value itself."""
-    if isinstance(value, (Mapping, Sequence)) and not isinstance(value, (dict, list, str, bytes)):
+    if isinstance(value, Mapping) and not isinstance(value, dict):
         try:
-            return value["__target"]  # type: ignore[index]
-        except (KeyError, IndexError, TypeError):
+            return value["__target"]
+        except KeyError:
+            return value
+    if isinstance(value, Sequence) and not isinstance(value, (list, str, bytes)):
+        # The SDK's list proxy (pulumi_policy/proxy.py, ``_ListProxy.__getitem__``) answers the
+        # key "__target" with its list, which the Sequence type cannot express.
+        try:
+            return cast(Any, value)["__target"]
+        except (IndexError, TypeError):
             return value
     return value
 

@@ -26,11 +26,11 @@ from .checks import (
     find_skip_annotations,
     skip_message,
 )
-from .remediation import with_annotations
+from .remediation import as_remediation, with_annotations
 from .settings import (
     CACHE_PROPERTIES,
-    DEFAULT_EXEMPT_NAMESPACES,
     OPAQUE_PROPERTIES,
+    SCOPE_PROPERTIES,
     SERVICE_PROPERTIES,
     read_settings,
 )
@@ -39,20 +39,7 @@ from .workloads import annotations_of, get_workload, kind_of, metadata_of, name_
 Props = Mapping[str, Any]
 
 _SCOPE_EXEMPT_SCHEMA = PolicyConfigSchema(
-    properties={
-        "namespaces": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": [],
-            "description": "Only these namespaces (globs); empty means every namespace not exempt.",
-        },
-        "exemptNamespaces": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": list(DEFAULT_EXEMPT_NAMESPACES),
-            "description": "Namespaces (globs) left alone.",
-        },
-    }
+    properties={k: SCOPE_PROPERTIES[k] for k in ("namespaces", "exemptNamespaces")}
 )
 
 
@@ -84,7 +71,7 @@ opaque_ports = ResourceValidationPolicy(
     "template's "
     "config.linkerd.io/opaque-ports.",
     validate=_validate_opaque_ports,
-    remediate=_remediate_opaque_ports,
+    remediate=as_remediation(_remediate_opaque_ports),
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=PolicyConfigSchema(properties=OPAQUE_PROPERTIES),
     severity=Severity.CRITICAL,
@@ -123,7 +110,7 @@ inject_on_pod_template = ResourceValidationPolicy(
     "(spec.template.metadata.annotations), "
     "not on the workload's own metadata.",
     validate=_validate_inject_on_pod_template,
-    remediate=_remediate_inject_on_pod_template,
+    remediate=as_remediation(_remediate_inject_on_pod_template),
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
     remediation_steps="Move the annotation to the pod template; the REMEDIATE level copies it "
@@ -202,7 +189,7 @@ service_opaque_ports = ResourceValidationPolicy(
     "(config.linkerd.io/opaque-ports on the "
     "Service, or appProtocol linkerd.io/opaque on the port).",
     validate=_validate_service_opaque_ports,
-    remediate=_remediate_service_opaque_ports,
+    remediate=as_remediation(_remediate_service_opaque_ports),
     enforcement_level=EnforcementLevel.ADVISORY,
     config_schema=PolicyConfigSchema(properties=SERVICE_PROPERTIES),
     severity=Severity.MEDIUM,
@@ -220,7 +207,7 @@ def _namespace_in_scope(args: ResourceValidationArgs) -> bool:
     name = name_of(args.props, args.name)
     if settings.is_exempt(name):
         return False
-    return not settings.namespaces or settings.listed(name)
+    return settings.listed(name)
 
 
 def _add_if_absent(args: ResourceValidationArgs, wanted: Mapping[str, str]) -> Props | None:
@@ -239,7 +226,9 @@ add_linkerd_mesh_injection = ResourceValidationPolicy(
     "config.linkerd.io/proxy-await=enabled to "
     "Namespaces that lack them (Kyverno add-linkerd-mesh-injection). Set the level to remediate "
     "to use it.",
-    remediate=lambda args: _add_if_absent(args, {INJECT: "enabled", PROXY_AWAIT: "enabled"}),
+    remediate=as_remediation(
+        lambda args: _add_if_absent(args, {INJECT: "enabled", PROXY_AWAIT: "enabled"})
+    ),
     enforcement_level=EnforcementLevel.DISABLED,
     config_schema=_SCOPE_EXEMPT_SCHEMA,
     tags=["linkerd", "kyverno:add-linkerd-mesh-injection"],
@@ -250,7 +239,7 @@ add_linkerd_policy_annotation = ResourceValidationPolicy(
     description="Remediation: add config.linkerd.io/default-inbound-policy=deny to Namespaces "
     "that lack it "
     "(Kyverno add-linkerd-policy-annotation). Set the level to remediate to use it.",
-    remediate=lambda args: _add_if_absent(args, {DEFAULT_INBOUND_POLICY: "deny"}),
+    remediate=as_remediation(lambda args: _add_if_absent(args, {DEFAULT_INBOUND_POLICY: "deny"})),
     enforcement_level=EnforcementLevel.DISABLED,
     config_schema=_SCOPE_EXEMPT_SCHEMA,
     tags=["linkerd", "kyverno:add-linkerd-policy-annotation"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .workloads import as_port, sequence
@@ -21,6 +21,10 @@ DEFAULT_CACHE_PORTS: tuple[int, ...] = (10800, 47100, 47500)
 DEFAULT_CACHE_IMAGES: tuple[str, ...] = ("apacheignite/ignite", "gridgain/*")
 #: Namespaces never asked to be meshed (the mesh itself, the cluster's own).
 DEFAULT_EXEMPT_NAMESPACES: tuple[str, ...] = ("linkerd*", "kube-*")
+#: Namespaces (globs) the namespace rules cover: every one, as Kyverno's Linkerd policies do.
+DEFAULT_NAMESPACES: tuple[str, ...] = ("*",)
+#: Kinds require-linkerd-server checks: Kyverno's require-linkerd-server matches Deployment only.
+DEFAULT_SERVER_WORKLOAD_KINDS: tuple[str, ...] = ("Deployment",)
 #: Chart names that install the Linkerd control plane.
 DEFAULT_CONTROL_PLANE_CHARTS: tuple[str, ...] = ("linkerd-control-plane", "linkerd2")
 
@@ -71,13 +75,16 @@ _NAMESPACE_OPAQUE_PORTS_SCHEMA: dict[str, Any] = {
     ),
 }
 _NAMESPACES_SCHEMA = _string_list(
-    (),
-    'Namespaces (globs) this rule applies to besides its default scope; ["*"]: all.',
+    DEFAULT_NAMESPACES,
+    'Namespaces (globs) this rule applies to; ["*"] (default, as Kyverno): every one not exempt.',
 )
 _INCLUDE_CACHE_NAMESPACES_SCHEMA: dict[str, Any] = {
     "type": "boolean",
     "default": True,
-    "description": "Also apply to every namespace that holds a cache workload.",
+    "description": (
+        "Also apply to every namespace that holds a cache workload (what counts when "
+        "`namespaces` is narrowed, e.g. to [])."
+    ),
 }
 _EXEMPT_SCHEMA = _string_list(
     DEFAULT_EXEMPT_NAMESPACES,
@@ -86,10 +93,27 @@ _EXEMPT_SCHEMA = _string_list(
 _SERVER_MODE_SCHEMA: dict[str, Any] = {
     "type": "string",
     "enum": ["when-stack-has-servers", "always"],
-    "default": "when-stack-has-servers",
+    "default": "always",
     "description": (
-        "always: every workload with ports and every Service needs a Server (Kyverno's "
-        "behaviour); when-stack-has-servers: only once the stack declares a Linkerd Server."
+        "always (default, Kyverno's behaviour): every workload with ports and every Service "
+        "needs a Server; when-stack-has-servers: only once the stack declares a Linkerd Server."
+    ),
+}
+_SERVER_WORKLOAD_KINDS_SCHEMA = _string_list(
+    DEFAULT_SERVER_WORKLOAD_KINDS,
+    (
+        'Workload kinds (globs) that need a Server when they declare ports; ["Deployment"] '
+        '(default) as Kyverno, ["*"]: every pod-template kind.'
+    ),
+)
+_MATCH_TARGET_KIND_SCHEMA: dict[str, Any] = {
+    "type": "boolean",
+    "default": False,
+    "description": (
+        "false (default, Kyverno's behaviour): spec.targetRef.name must name a Server or a "
+        "policy.linkerd.io HTTPRoute, whatever targetRef.kind says; true: the target must exist "
+        "as the kind it names (Server, HTTPRoute or GRPCRoute of either API group), and a "
+        "Namespace target always passes."
     ),
 }
 _INCLUDE_HEADLESS_SCHEMA: dict[str, Any] = {
@@ -130,7 +154,11 @@ SCOPE_PROPERTIES: dict[str, dict[str, Any]] = {
     "includeCacheNamespaces": _INCLUDE_CACHE_NAMESPACES_SCHEMA,
     "exemptNamespaces": _EXEMPT_SCHEMA,
 }
-SERVER_PROPERTIES: dict[str, dict[str, Any]] = {"mode": _SERVER_MODE_SCHEMA}
+SERVER_PROPERTIES: dict[str, dict[str, Any]] = {
+    "mode": _SERVER_MODE_SCHEMA,
+    "workloadKinds": _SERVER_WORKLOAD_KINDS_SCHEMA,
+}
+TARGET_PROPERTIES: dict[str, dict[str, Any]] = {"matchTargetKind": _MATCH_TARGET_KIND_SCHEMA}
 SERVICE_PROPERTIES: dict[str, dict[str, Any]] = {
     **CACHE_PROPERTIES,
     "includeHeadless": _INCLUDE_HEADLESS_SCHEMA,
@@ -154,11 +182,13 @@ class Settings:
     cache_ports: tuple[int, ...] = DEFAULT_CACHE_PORTS
     cache_images: tuple[str, ...] = DEFAULT_CACHE_IMAGES
     meshed_namespaces: frozenset[str] = frozenset()
-    namespace_opaque_ports: Mapping[str, str] | None = None
-    namespaces: tuple[str, ...] = ()
+    namespace_opaque_ports: Mapping[str, str] = field(default_factory=dict)
+    namespaces: tuple[str, ...] = DEFAULT_NAMESPACES
     include_cache_namespaces: bool = True
     exempt_namespaces: tuple[str, ...] = DEFAULT_EXEMPT_NAMESPACES
-    server_mode: str = "when-stack-has-servers"
+    server_mode: str = "always"
+    server_workload_kinds: tuple[str, ...] = DEFAULT_SERVER_WORKLOAD_KINDS
+    match_target_kind: bool = False
     include_headless: bool = False
     control_plane_charts: tuple[str, ...] = DEFAULT_CONTROL_PLANE_CHARTS
     extra_authorized_ports: tuple[int, ...] = DEFAULT_EXTRA_AUTHORIZED_PORTS
@@ -168,6 +198,9 @@ class Settings:
 
     def listed(self, namespace: str) -> bool:
         return any(fnmatch.fnmatchcase(namespace, p) for p in self.namespaces)
+
+    def needs_server(self, kind: str) -> bool:
+        return any(fnmatch.fnmatchcase(kind, p) for p in self.server_workload_kinds)
 
 
 def _strings(value: object, default: Sequence[str]) -> tuple[str, ...]:
@@ -190,6 +223,7 @@ def read_settings(config: Mapping[str, Any] | None) -> Settings:
     mode = config.get("mode")
     include_cache = config.get("includeCacheNamespaces")
     include_headless = config.get("includeHeadless")
+    match_target_kind = config.get("matchTargetKind")
     return Settings(
         cache_ports=_ports(config.get("cachePorts")),
         cache_images=_strings(config.get("cacheImages"), DEFAULT_CACHE_IMAGES),
@@ -197,14 +231,14 @@ def read_settings(config: Mapping[str, Any] | None) -> Settings:
         namespace_opaque_ports=(
             {k: v for k, v in opaque.items() if isinstance(v, str)}
             if isinstance(opaque, Mapping)
-            else None
+            else {}
         ),
-        namespaces=_strings(config.get("namespaces"), ()),
+        namespaces=_strings(config.get("namespaces"), DEFAULT_NAMESPACES),
         include_cache_namespaces=include_cache if isinstance(include_cache, bool) else True,
         exempt_namespaces=_strings(config.get("exemptNamespaces"), DEFAULT_EXEMPT_NAMESPACES),
-        server_mode=mode
-        if mode in ("when-stack-has-servers", "always")
-        else "when-stack-has-servers",
+        server_mode=mode if mode in ("when-stack-has-servers", "always") else "always",
+        server_workload_kinds=_strings(config.get("workloadKinds"), DEFAULT_SERVER_WORKLOAD_KINDS),
+        match_target_kind=match_target_kind if isinstance(match_target_kind, bool) else False,
         include_headless=include_headless if isinstance(include_headless, bool) else False,
         control_plane_charts=_strings(
             config.get("controlPlaneCharts"), DEFAULT_CONTROL_PLANE_CHARTS

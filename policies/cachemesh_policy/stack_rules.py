@@ -30,6 +30,7 @@ from .settings import (
     NAMESPACE_PROPERTIES,
     SCOPE_PROPERTIES,
     SERVER_PROPERTIES,
+    TARGET_PROPERTIES,
     Settings,
     read_settings,
 )
@@ -43,8 +44,10 @@ from .workloads import (
     name_of,
     namespace_of,
     sequence,
+    split_type,
 )
 
+POLICY_GROUP = "policy.linkerd.io"
 CONTROL_PLANE_OBJECTS: frozenset[tuple[str, str]] = frozenset(
     {
         ("Deployment", "linkerd-proxy-injector"),
@@ -70,6 +73,11 @@ class StackView:
     control_planes: list[PolicyResource] = field(default_factory=list)
 
 
+def _group(resource: PolicyResource) -> str:
+    """The API group (``core`` for the core group) of a resource's type token."""
+    return split_type(resource.resource_type)[1].split("/", 1)[0]
+
+
 def build_view(resources: Iterable[PolicyResource], settings: Settings) -> StackView:
     view = StackView()
     for resource in resources:
@@ -88,22 +96,22 @@ def build_view(resources: Iterable[PolicyResource], settings: Settings) -> Stack
         kind = kind_of(rtype)
         if kind is None:
             continue
-        group = rtype.split(":")[1].split("/", 1)[0]
+        group = _group(resource)
         if kind == "Namespace" and group == "core":
             name = name_of(props, resource.name)
             view.namespaces[name] = (resource, annotations_of(metadata_of(props)))
         elif kind == "Service" and group == "core":
             view.services.append(resource)
-        elif kind == "Server" and group == "policy.linkerd.io":
+        elif kind == "Server" and group == POLICY_GROUP:
             view.servers.append(resource)
         elif kind in ("HTTPRoute", "GRPCRoute") and group in (
-            "policy.linkerd.io",
+            POLICY_GROUP,
             "gateway.networking.k8s.io",
         ):
             view.routes.append(resource)
-        elif kind == "AuthorizationPolicy" and group == "policy.linkerd.io":
+        elif kind == "AuthorizationPolicy" and group == POLICY_GROUP:
             view.authorization_policies.append(resource)
-        elif kind == "ServerAuthorization" and group == "policy.linkerd.io":
+        elif kind == "ServerAuthorization" and group == POLICY_GROUP:
             view.server_authorizations.append(resource)
         elif (kind, name_of(props, resource.name)) in CONTROL_PLANE_OBJECTS:
             view.control_planes.append(resource)
@@ -239,6 +247,11 @@ no_injection_override_elsewhere = StackValidationPolicy(
 
 
 # --- require-linkerd-mesh-injection ---------------------------------------------------------
+# Kyverno's require-linkerd-mesh-injection (kyverno/policies linkerd/require-linkerd-mesh-
+# injection/require-linkerd-mesh-injection.yaml @ b9c4317) validates every Namespace: pattern
+# metadata.annotations["linkerd.io/inject"] == "enabled". The default scope here is the same
+# (namespaces ["*"]) minus exemptNamespaces (linkerd*, kube-*); namespaces [] keeps only the
+# namespaces that hold a cache workload (includeCacheNamespaces).
 
 
 def _validate_require_mesh_injection(
@@ -263,18 +276,19 @@ def _validate_require_mesh_injection(
         reason = (
             "it holds a cache workload"
             if name in cache_namespaces
-            else "it is listed in this policy's config"
+            else "this rule's namespaces config covers it (default: every namespace, as Kyverno)"
         )
         report_violation(
             f"Namespace {name}: {field} {state}; {reason}, so every pod in it should be meshed. "
-            f'Fix: set {field} = "enabled".',
+            f'Fix: set {field} = "enabled", or list the namespace in this rule\'s '
+            "exemptNamespaces.",
             resource.urn,
         )
 
 
 require_linkerd_mesh_injection = StackValidationPolicy(
     name="require-linkerd-mesh-injection",
-    description="Namespaces that hold a cache workload (or are listed in config) must set "
+    description="Every Namespace (config: namespaces, exemptNamespaces linkerd*, kube-*) must set "
     "linkerd.io/inject: enabled (Kyverno require-linkerd-mesh-injection).",
     validate=_validate_require_mesh_injection,
     enforcement_level=EnforcementLevel.ADVISORY,
@@ -287,24 +301,39 @@ require_linkerd_mesh_injection = StackValidationPolicy(
 # --- require-linkerd-server -----------------------------------------------------------------
 
 
-def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
-    """A Kubernetes label selector (``matchLabels`` and ``matchExpressions``) against ``labels``."""
-    for key, value in mapping(selector.get("matchLabels")).items():
-        if labels.get(key) != value:
+def server_selects(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
+    """Whether a Server's ``podSelector`` selects pods with ``labels``.
+
+    ``matchLabels`` and ``matchExpressions`` with ``In``, ``NotIn``, ``Exists`` and
+    ``DoesNotExist`` (the Kubernetes label-selector operators). Anything else (an unknown
+    operator, a malformed expression) is treated as not selecting: the rule then asks for a
+    Server rather than trusting one it cannot read. An empty ``podSelector`` selects every pod
+    of the namespace, as in Linkerd.
+    """
+    for label, value in mapping(selector.get("matchLabels")).items():
+        if labels.get(label) != value:
             return False
     for expression in sequence(selector.get("matchExpressions")):
         expr = mapping(expression)
         key = expr.get("key")
         operator = expr.get("operator")
-        values = list(sequence(expr.get("values")))
-        present = isinstance(key, str) and key in labels
-        if operator == "In" and not (present and labels.get(key) in values):
+        values = [v for v in sequence(expr.get("values")) if isinstance(v, str)]
+        if not isinstance(key, str):
             return False
-        if operator == "NotIn" and present and labels.get(key) in values:
-            return False
-        if operator == "Exists" and not present:
-            return False
-        if operator == "DoesNotExist" and present:
+        present = key in labels
+        if operator == "In":
+            if not (present and labels.get(key) in values):
+                return False
+        elif operator == "NotIn":
+            if present and labels.get(key) in values:
+                return False
+        elif operator == "Exists":
+            if not present:
+                return False
+        elif operator == "DoesNotExist":
+            if present:
+                return False
+        else:
             return False
     return True
 
@@ -315,9 +344,16 @@ def _servers_in(view: StackView, namespace: str) -> list[PolicyResource]:
 
 def _has_server(view: StackView, namespace: str, labels: Mapping[str, Any]) -> bool:
     return any(
-        selector_matches(mapping(mapping(s.props.get("spec")).get("podSelector")), labels)
+        server_selects(mapping(mapping(s.props.get("spec")).get("podSelector")), labels)
         for s in _servers_in(view, namespace)
     )
+
+
+# Kyverno's require-linkerd-server (linkerd/require-linkerd-server/require-linkerd-server.yaml
+# @ b9c4317): a Deployment whose containers declare a port, and every Service, need a Server in
+# their namespace whose podSelector.matchLabels label_match the pod template labels / the
+# Service selector. Same defaults here (mode always, workloadKinds ["Deployment"]); selectors
+# are read as Linkerd reads them (matchExpressions too, where Kyverno reads matchLabels only).
 
 
 def _validate_require_server(args: StackValidationArgs, report_violation: ReportViolation) -> None:
@@ -329,6 +365,8 @@ def _validate_require_server(args: StackValidationArgs, report_violation: Report
         "selects {labels}."
     )
     for resource, workload in view.workloads:
+        if not settings.needs_server(workload.kind):
+            continue
         if not any(sequence(c.get("ports")) for c in workload.containers):
             continue
         labels = workload.template_labels
@@ -362,8 +400,8 @@ def _path(workload: Workload, leaf: str) -> str:
 
 require_linkerd_server = StackValidationPolicy(
     name="require-linkerd-server",
-    description="Workloads declaring ports and Services need a Linkerd Server selecting their pods "
-    "(Kyverno require-linkerd-server).",
+    description="Deployments declaring ports (config: workloadKinds) and Services need a Linkerd "
+    "Server selecting their pods (Kyverno require-linkerd-server).",
     validate=_validate_require_server,
     enforcement_level=EnforcementLevel.ADVISORY,
     config_schema=PolicyConfigSchema(properties=SERVER_PROPERTIES),
@@ -373,31 +411,52 @@ require_linkerd_server = StackValidationPolicy(
 
 
 # --- check-linkerd-authorizationpolicy ------------------------------------------------------
+# Kyverno's check-linkerd-authorizationpolicy (linkerd/check-linkerd-authorizationpolicy/
+# check-linkerd-authorizationpolicy.yaml @ b9c4317) denies an AuthorizationPolicy whose
+# spec.targetRef.name is neither a Server's name nor a policy.linkerd.io HTTPRoute's name in its
+# namespace, whatever targetRef.kind says. That is the default here; matchTargetKind: true
+# checks the kind it names instead (Server, HTTPRoute/GRPCRoute of either group; a Namespace
+# target passes).
 
 
 def _names(resources: Sequence[PolicyResource], namespace: str) -> list[str]:
     return sorted(name_of(r.props, r.name) for r in resources if namespace_of(r.props) == namespace)
 
 
+def _target_candidates(
+    view: StackView, namespace: str, kind: object, match_kind: bool
+) -> tuple[list[str], str] | None:
+    """Names the target may have and what they are; ``None``: the target needs no lookup."""
+    servers = _names(view.servers, namespace)
+    if not match_kind:
+        linkerd_http_routes = [
+            r
+            for r in view.routes
+            if _group(r) == POLICY_GROUP and kind_of(r.resource_type) == "HTTPRoute"
+        ]
+        return servers + _names(linkerd_http_routes, namespace), "Server or HTTPRoute"
+    if kind == "Namespace":
+        return None
+    routes = _names(view.routes, namespace)
+    if kind == "Server":
+        return servers, "Server"
+    if kind in ("HTTPRoute", "GRPCRoute"):
+        return routes, str(kind)
+    return servers + routes, "Server or HTTPRoute"
+
+
 def _validate_authorization_policy(
     args: StackValidationArgs, report_violation: ReportViolation
 ) -> None:
-    _, view = _settings_and_view(args)
+    settings, view = _settings_and_view(args)
     for policy in view.authorization_policies:
         namespace = namespace_of(policy.props)
         target = mapping(mapping(policy.props.get("spec")).get("targetRef"))
-        kind = target.get("kind")
         name = target.get("name")
-        if kind == "Namespace":
+        found = _target_candidates(view, namespace, target.get("kind"), settings.match_target_kind)
+        if found is None:
             continue
-        servers = _names(view.servers, namespace)
-        routes = _names(view.routes, namespace)
-        if kind == "Server":
-            candidates, what = servers, "Server"
-        elif kind in ("HTTPRoute", "GRPCRoute"):
-            candidates, what = routes, str(kind)
-        else:
-            candidates, what = servers + routes, "Server or HTTPRoute"
+        candidates, what = found
         if isinstance(name, str) and name in candidates:
             continue
         known = ", ".join(candidates) or "none"
@@ -418,6 +477,7 @@ check_linkerd_authorizationpolicy = StackValidationPolicy(
     "(Kyverno check-linkerd-authorizationpolicy).",
     validate=_validate_authorization_policy,
     enforcement_level=EnforcementLevel.ADVISORY,
+    config_schema=PolicyConfigSchema(properties=TARGET_PROPERTIES),
     severity=Severity.MEDIUM,
     tags=["linkerd", "kyverno:check-linkerd-authorizationpolicy"],
 )

@@ -14,9 +14,13 @@ from typing import Any
 
 from .annotations import INJECT, is_meshed_value
 
-#: kind -> (API group, path of the pod template from the resource root).
+#: kind -> (API group, path of the pod template from the resource root). Pod and the pod
+#: controllers Kyverno auto-generates its Pod rules for (kyverno/kyverno pkg/autogen,
+#: PodControllers: DaemonSet, Deployment, Job, StatefulSet, ReplicaSet, ReplicationController,
+#: CronJob).
 WORKLOAD_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Pod": ("core", ()),
+    "ReplicationController": ("core", ("spec", "template")),
     "Deployment": ("apps", ("spec", "template")),
     "StatefulSet": ("apps", ("spec", "template")),
     "DaemonSet": ("apps", ("spec", "template")),
@@ -48,7 +52,7 @@ def kind_of(resource_type: str, group: str | None = None) -> str | None:
 
 
 def workload_kind(resource_type: str) -> str | None:
-    """The kind if ``resource_type`` is one of the seven pod-template workloads."""
+    """The kind if ``resource_type`` is one of the eight pod-template workloads."""
     kind = kind_of(resource_type)
     if kind is None or kind not in WORKLOAD_KINDS:
         return None

@@ -12,6 +12,13 @@ annotation, with which value, at which path, on which kind gives which verdict.
   Linkerd ``Server`` that a workload must be matched by. They are not judged.
 * ``MUTATIONS[policy]`` lists ``Mutation``s: a Namespace before the mutation, and its annotations
   after it.
+
+Besides the library's own scenarios, a few cases pin down how Kyverno's policy text decides
+where its tests are silent (kyverno/policies @ b9c4317ce022, ``linkerd/<policy>/<policy>.yaml``):
+require-linkerd-server matches Deployment and Service only; check-linkerd-authorizationpolicy
+compares ``targetRef.name`` with the names of the namespace's Servers and policy.linkerd.io
+HTTPRoutes and never reads ``targetRef.kind``. The pack's default configuration must give all
+of these verdicts.
 """
 
 from __future__ import annotations
@@ -104,6 +111,39 @@ def deployment(
                 "metadata": template_meta,
                 "spec": {"containers": [_container(i, p) for i, p in enumerate(ports_on, 1)]},
             },
+        },
+    }
+
+
+def statefulset(name: str, pod_labels: Mapping[str, str], port: int) -> dict[str, Any]:
+    labels = dict(pod_labels)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": name},
+        "spec": {
+            "serviceName": name,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [_container(1, port)]},
+            },
+        },
+    }
+
+
+def replication_controller(
+    name: str, annotations: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    template_meta = _annotated({"labels": {"rc": name}}, annotations)
+    return {
+        "apiVersion": "v1",
+        "kind": "ReplicationController",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": 1,
+            "selector": {"rc": name},
+            "template": {"metadata": template_meta, "spec": {"containers": [_container(1)]}},
         },
     }
 
@@ -209,6 +249,9 @@ _INJECTION_OVERRIDE = [
     _bad(pod("pod-inject-disabled", {INJECT: "disabled"})),
     _bad(deployment("deploy-inject-disabled", {INJECT: "disabled"})),
     _bad(cronjob("cron-inject-disabled", {INJECT: "disabled"})),
+    # Kyverno auto-generates its Pod rules for ReplicationControllers too.
+    _ok(replication_controller("rc-inject-enabled", {INJECT: "enabled"})),
+    _bad(replication_controller("rc-inject-disabled", {INJECT: "disabled"})),
 ]
 
 # prevent-linkerd-port-skipping: either skip annotation, whatever its value, fails; on a Pod and
@@ -225,9 +268,15 @@ _PORT_SKIPPING = [
     _ok(deployment("deploy-unrelated-annotation", UNRELATED)),
     _ok(cronjob("cron-no-annotations")),
     _ok(cronjob("cron-unrelated-annotation", UNRELATED)),
+    _ok(replication_controller("rc-unrelated-annotation", UNRELATED)),
     *(
         _bad(build(f"{prefix}-{suffix}", {**UNRELATED, **skips}))
-        for prefix, build in (("pod", pod), ("deploy", deployment), ("cron", cronjob))
+        for prefix, build in (
+            ("pod", pod),
+            ("deploy", deployment),
+            ("cron", cronjob),
+            ("rc", replication_controller),
+        )
         for suffix, skips in _SKIPS.items()
     ),
 ]
@@ -245,6 +294,8 @@ _REQUIRE_SERVER = [
     _bad(deployment("deploy-unserved-port-on-second", None, _UNSERVED, (None, 9090))),
     _bad(deployment("deploy-unserved-port-on-first", None, _UNSERVED, (9090, None))),
     _bad(service("svc-unserved", _UNSERVED, 9090)),
+    # Not a Deployment: Kyverno's rule does not match it.
+    _ok(statefulset("sts-unserved-port", _UNSERVED, 9090)),
 ]
 
 # check-linkerd-authorizationpolicy: targetRef.name must name a Server or an HTTPRoute in the
@@ -256,6 +307,10 @@ _AUTHORIZATION = [
     _ok(authorization_policy("authz-to-server", "Server", _AUTHZ_SERVER)),
     _bad(authorization_policy("authz-to-missing-route", "HTTPRoute", "ledger-write-route")),
     _bad(authorization_policy("authz-to-missing-server", "Server", "ledger-admin")),
+    # Only the name is compared: a Server-kind target that names the HTTPRoute passes, and a
+    # Namespace target fails unless a Server or HTTPRoute has the namespace's name.
+    _ok(authorization_policy("authz-server-kind-naming-the-route", "Server", _AUTHZ_ROUTE)),
+    _bad(authorization_policy("authz-to-namespace", "Namespace", "ledger")),
 ]
 
 VALIDATIONS: dict[str, list[Case]] = {

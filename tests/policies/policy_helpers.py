@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from cachemesh_policy.evaluate import make_resource
+from cachemesh_policy.evaluate import make_resource, settle
 from cachemesh_policy.workloads import WORKLOAD_KINDS, resource_type_for
 from pulumi_policy import (
     PolicyResource,
@@ -23,6 +23,7 @@ REFERENCE = Path(__file__).resolve().parents[1] / "fixtures"
 KINDS: list[str] = list(WORKLOAD_KINDS)
 API_VERSIONS: dict[str, str] = {
     "Pod": "v1",
+    "ReplicationController": "v1",
     "Deployment": "apps/v1",
     "StatefulSet": "apps/v1",
     "DaemonSet": "apps/v1",
@@ -76,6 +77,8 @@ def workload(
         props["spec"] = template["spec"]
     elif kind == "CronJob":
         props["spec"] = {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": template}}}
+    elif kind == "ReplicationController":  # core/v1: a plain equality selector
+        props["spec"] = {"selector": {"app": name}, "template": template}
     else:
         props["spec"] = {"selector": {"matchLabels": {"app": name}}, "template": template}
     return type_of(kind), props
@@ -129,7 +132,8 @@ def remediated(
     props: Mapping[str, Any],
     config: Mapping[str, Any] | None = None,
 ) -> Any:
-    return policy.remediate(args(resource_type, copy.deepcopy(props), config))
+    """The new props the remediation gives (awaited, as the SDK does), or ``None``."""
+    return settle(policy.remediate(args(resource_type, copy.deepcopy(props), config)))
 
 
 def stack_violations(

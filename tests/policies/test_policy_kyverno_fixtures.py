@@ -1,4 +1,5 @@
-"""Same verdicts as Kyverno's Linkerd policies on the scenarios their own tests use.
+"""Same verdicts as Kyverno's Linkerd policies on the scenarios their own tests use, with the
+pack's default configuration (no policy config at all).
 
 Each Kyverno policy maps onto one or more cachemesh policies (README.md); a resource
 "fails" when any of them reports it. The cases are cachemesh's own re-statement of the Kyverno
@@ -27,8 +28,6 @@ MAPPING: dict[str, list[str]] = {
     "require-linkerd-server": ["require-linkerd-server"],
     "check-linkerd-authorizationpolicy": ["check-linkerd-authorizationpolicy"],
 }
-# Kyverno's require-linkerd-mesh-injection applies to every Namespace; ours needs that scope set.
-CONFIG: dict[str, dict[str, Any]] = {"require-linkerd-mesh-injection": {"namespaces": ["*"]}}
 
 
 def _resources(docs: Iterable[Mapping[str, Any]]) -> list[PolicyResource]:
@@ -49,7 +48,7 @@ def _failing(kyverno_policy: str, resources: list[PolicyResource]) -> set[str]:
     """Names of resources that any mapped cachemesh policy reports."""
     ours = set(MAPPING[kyverno_policy])
     by_urn = {r.urn: r for r in resources}
-    found = evaluate(resources, CONFIG)
+    found = evaluate(resources)
     return {name_of(by_urn[v.urn].props, "") for v in found if v.policy in ours and v.urn in by_urn}
 
 
@@ -96,10 +95,25 @@ def test_require_linkerd_server_rejects_the_bad_and_admits_the_good() -> None:
     assert failing == _expected(policy)[0]
 
 
+def test_require_linkerd_server_applies_in_a_stack_without_any_server() -> None:
+    policy = "require-linkerd-server"
+    cases = [case.manifest for case in VALIDATIONS[policy]]
+    failing = _failing(policy, _resources(cases))
+    # With no Server at all, every Deployment with ports and every Service is refused.
+    assert failing == {
+        "deploy-served-port-on-second",
+        "deploy-served-port-on-first",
+        "svc-served",
+        "deploy-unserved-port-on-second",
+        "deploy-unserved-port-on-first",
+        "svc-unserved",
+    }
+
+
 def test_check_linkerd_authorizationpolicy_rejects_the_bad_and_admits_the_good() -> None:
     policy = "check-linkerd-authorizationpolicy"
     failing = _failing(policy, _stack(policy))
-    assert failing == {"authz-to-missing-route", "authz-to-missing-server"}
+    assert failing == {"authz-to-missing-route", "authz-to-missing-server", "authz-to-namespace"}
     assert failing == _expected(policy)[0]
 
 

@@ -64,6 +64,15 @@ def test_example_config_names_every_policy_and_only_declared_keys() -> None:
         assert set(values) - {"enforcementLevel"} <= declared, name
 
 
+def test_example_config_gives_each_key_its_schema_default() -> None:
+    config = json.loads((POLICIES_DIR / "config.example.json").read_text())
+    for policy in POLICIES:
+        properties = policy.config_schema.properties if policy.config_schema else {}
+        for key, value in config[policy.name].items():
+            if key != "enforcementLevel":
+                assert value == properties[key]["default"], (policy.name, key)
+
+
 def test_policy_project_file_runs_python_in_its_venv() -> None:
     project = yaml.safe_load((POLICIES_DIR / "PulumiPolicy.yaml").read_text())
     assert project["runtime"] == {"name": "python", "options": {"virtualenv": "venv"}}
@@ -88,3 +97,14 @@ def test_unknown_value_during_preview_propagates_for_the_sdk_to_skip() -> None:
     )
     with pytest.raises(UnknownValueError):
         opaque_ports.validate(args(rtype, unknown_checking_proxy(props)), lambda m, u=None: None)
+
+
+def test_the_engines_schema_defaults_give_the_same_settings_as_no_config() -> None:
+    # The CLI fills every absent key with its schema default before calling the pack (pulumi/pulumi
+    # pkg/resource/analyzer/config.go, createConfigWithDefaults); tests run with no config at all.
+    from cachemesh_policy.settings import read_settings
+
+    for policy in POLICIES:
+        properties = policy.config_schema.properties if policy.config_schema else {}
+        defaults = {key: value["default"] for key, value in properties.items()}
+        assert read_settings(defaults) == read_settings({}), policy.name

@@ -14,7 +14,7 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import empty_pb2, struct_pb2
+from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from tests.harness import ProgramRun, run_program
@@ -26,6 +26,16 @@ MANDATORY = analyzer_pb2.EnforcementLevel.Value("MANDATORY")
 
 @pytest.fixture(scope="module")
 def analyzer() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
+    yield from _serve_pack()
+
+
+@pytest.fixture
+def fresh_analyzer() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
+    """A pack of its own, for a test that configures it."""
+    yield from _serve_pack()
+
+
+def _serve_pack() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
     # The engine address is only used to report a crash; nothing listens there.
     process = subprocess.Popen(
         [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:9", "."],
@@ -108,3 +118,25 @@ def test_a_missing_opaque_ports_annotation_is_refused(analyzer) -> None:
     assert [d.policyName for d in refused] == ["opaque-ports"]
     assert "StatefulSet ignite/ignite" in refused[0].message
     assert '"10800,47100,47500"' in refused[0].message
+
+
+def test_the_sdk_applies_a_remediation_at_level_remediate(fresh_analyzer) -> None:
+    remediate = analyzer_pb2.EnforcementLevel.Value("REMEDIATE")
+    fresh_analyzer.Configure(
+        analyzer_pb2.ConfigureAnalyzerRequest(
+            policyConfig={"opaque-ports": analyzer_pb2.PolicyConfig(enforcementLevel=remediate)}
+        )
+    )
+    record = run_program().one(STATEFULSET, "ignite/ignite")
+    props = copy.deepcopy(record.inputs)
+    del props["spec"]["template"]["metadata"]["annotations"]["config.linkerd.io/opaque-ports"]
+    response = fresh_analyzer.Remediate(
+        analyzer_pb2.AnalyzeRequest(
+            type=record.type, properties=_struct(props), urn=record.urn, name=record.name
+        )
+    )
+    [remediation] = response.remediations
+    assert remediation.policyName == "opaque-ports" and not remediation.diagnostic
+    fixed = json_format.MessageToDict(remediation.properties)
+    annotations = fixed["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["config.linkerd.io/opaque-ports"] == "10800,47100,47500"

@@ -3,7 +3,7 @@
 from typing import Any
 
 import pytest
-from cachemesh_policy.evaluate import make_resource, remediate
+from cachemesh_policy.evaluate import make_resource, remediate, settle
 from cachemesh_policy.rules import (
     add_linkerd_mesh_injection,
     add_linkerd_policy_annotation,
@@ -128,7 +128,7 @@ def test_opaque_ports_remediation_keeps_secrets_wrapped_through_sdk_proxies() ->
     container = props["spec"]["template"]["spec"]["containers"][0]
     container["env"] = [{"name": "PASSWORD", "value": Secret("s3cret")}]
     proxied = unknown_checking_proxy(secrets_preserving_proxy(props))
-    fixed = opaque_ports.remediate(args(rtype, proxied))
+    fixed = settle(opaque_ports.remediate(args(rtype, proxied)))
     env = fixed["spec"]["template"]["spec"]["containers"][0]["env"][0]
     assert isinstance(env["value"], Secret) and env["value"].value == "s3cret"
     assert fixed["spec"]["template"]["metadata"]["annotations"][OPAQUE] == "10800,47100,47500"

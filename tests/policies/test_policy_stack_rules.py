@@ -113,19 +113,32 @@ def test_namespace_holding_a_cache_workload_must_be_meshed() -> None:
     assert '= "enabled"' in message
 
 
-def test_namespace_without_cache_workloads_is_out_of_scope_by_default() -> None:
-    assert stack_violations(require_linkerd_mesh_injection, [namespace("apps")]) == []
+def test_every_namespace_is_in_scope_by_default_as_in_kyverno() -> None:
+    [(message, _)] = stack_violations(require_linkerd_mesh_injection, [namespace("apps")])
+    assert message.startswith('Namespace apps: metadata.annotations["linkerd.io/inject"] is not')
 
 
-def test_namespace_listed_in_config_is_in_scope() -> None:
-    config = {"namespaces": ["app*"]}
-    assert len(stack_violations(require_linkerd_mesh_injection, [namespace("apps")], config)) == 1
+def test_narrowed_scope_covers_only_namespaces_holding_a_cache_workload() -> None:
+    resources = [namespace("apps"), namespace("ignite"), cache("StatefulSet", MESHED)]
+    found = stack_violations(require_linkerd_mesh_injection, resources, {"namespaces": []})
+    assert [m.split(":")[0] for m, _ in found] == ["Namespace ignite"]
 
 
-def test_linkerd_and_kube_namespaces_are_exempt() -> None:
-    config = {"namespaces": ["*"]}
+def test_namespaces_listed_in_config_are_the_scope() -> None:
+    resources = [namespace("apps"), namespace("web")]
+    found = stack_violations(require_linkerd_mesh_injection, resources, {"namespaces": ["app*"]})
+    assert [m.split(":")[0] for m, _ in found] == ["Namespace apps"]
+
+
+def test_linkerd_and_kube_namespaces_are_exempt_by_default() -> None:
     resources = [namespace("linkerd"), namespace("linkerd-viz"), namespace("kube-system")]
-    assert stack_violations(require_linkerd_mesh_injection, resources, config) == []
+    assert stack_violations(require_linkerd_mesh_injection, resources) == []
+
+
+def test_without_exemptions_linkerds_own_namespace_fails_as_in_kyverno() -> None:
+    resources = [namespace("linkerd", {"linkerd.io/inject": "disabled"})]
+    config = {"exemptNamespaces": []}
+    assert len(stack_violations(require_linkerd_mesh_injection, resources, config)) == 1
 
 
 # --- require-linkerd-server -------------------------------------------------------------------
@@ -141,23 +154,33 @@ def server(name: str, labels: dict[str, str], ns: str = "ignite") -> PolicyResou
     return res("kubernetes:policy.linkerd.io/v1beta3:Server", props)
 
 
+EVERY_KIND = {"workloadKinds": ["*"]}
+
+
 @kinds
 def test_workload_selected_by_a_server_passes(kind: str) -> None:
     resources = [server("s", {"app": "ignite"}), cache(kind, MESHED)]
-    assert stack_violations(require_linkerd_server, resources) == []
+    assert stack_violations(require_linkerd_server, resources, EVERY_KIND) == []
 
 
 @kinds
-def test_workload_not_selected_by_any_server_fails_once_the_stack_has_servers(kind: str) -> None:
+def test_workload_of_a_checked_kind_not_selected_by_any_server_fails(kind: str) -> None:
     resources = [server("s", {"app": "other"}), cache(kind, MESHED)]
-    [(message, _)] = stack_violations(require_linkerd_server, resources)
+    [(message, _)] = stack_violations(require_linkerd_server, resources, EVERY_KIND)
     assert "no Server in namespace ignite" in message
 
 
-def test_require_server_is_quiet_in_a_stack_without_servers_unless_mode_always() -> None:
-    resources = [cache("StatefulSet", MESHED)]
-    assert stack_violations(require_linkerd_server, resources) == []
-    assert len(stack_violations(require_linkerd_server, resources, {"mode": "always"})) == 1
+def test_only_deployments_need_a_server_by_default_as_in_kyverno() -> None:
+    resources = [cache(kind, MESHED, name=kind.lower()) for kind in KINDS]
+    found = stack_violations(require_linkerd_server, resources)
+    assert [m.split(":")[0] for m, _ in found] == ["Deployment ignite/deployment"]
+
+
+def test_require_server_reports_a_stack_without_servers_unless_narrowed() -> None:
+    resources = [cache("Deployment", MESHED)]
+    assert len(stack_violations(require_linkerd_server, resources)) == 1
+    narrowed = {"mode": "when-stack-has-servers"}
+    assert stack_violations(require_linkerd_server, resources, narrowed) == []
 
 
 def test_server_match_expressions_are_honoured() -> None:
@@ -179,6 +202,19 @@ def test_server_match_expressions_are_honoured() -> None:
 # --- check-linkerd-authorizationpolicy --------------------------------------------------------
 
 
+MATCH_KIND = {"matchTargetKind": True}
+
+
+def route(name: str, group: str = "policy.linkerd.io", version: str = "v1beta3") -> PolicyResource:
+    props = {
+        "apiVersion": f"{group}/{version}",
+        "kind": "HTTPRoute",
+        "metadata": {"name": name, "namespace": "ignite"},
+        "spec": {"parentRefs": [{"group": group, "kind": "Server", "name": "ignite-rest"}]},
+    }
+    return res(f"kubernetes:{group}/{version}:HTTPRoute", props)
+
+
 def authz(target_kind: str, target: str) -> PolicyResource:
     props = {
         "metadata": {"name": "ap", "namespace": "ignite"},
@@ -195,7 +231,27 @@ def test_authorization_policy_targeting_an_existing_server_passes() -> None:
 def test_authorization_policy_targeting_a_missing_server_fails() -> None:
     resources = [server("ignite-comm", {"app": "ignite"}), authz("Server", "ignite-disco")]
     [(message, _)] = stack_violations(check_linkerd_authorizationpolicy, resources)
-    assert 'names Server "ignite-disco"' in message and "known: ignite-comm" in message
+    assert 'names Server or HTTPRoute "ignite-disco"' in message
+    assert "known: ignite-comm" in message
+
+
+def test_authorization_policy_targeting_a_missing_server_of_that_kind_fails() -> None:
+    resources = [route("ignite-disco"), authz("Server", "ignite-disco")]
+    found = stack_violations(check_linkerd_authorizationpolicy, resources, MATCH_KIND)
+    [(message, _)] = found
+    assert 'names Server "ignite-disco"' in message
+
+
+def test_target_name_counts_whatever_its_kind_as_in_kyverno() -> None:
+    resources = [route("ignite-disco"), authz("Server", "ignite-disco")]
+    assert stack_violations(check_linkerd_authorizationpolicy, resources) == []
+
+
+def test_only_linkerds_http_routes_count_by_default_as_in_kyverno() -> None:
+    gateway_route = route("ignite-rest", group="gateway.networking.k8s.io", version="v1")
+    resources = [gateway_route, authz("HTTPRoute", "ignite-rest")]
+    assert len(stack_violations(check_linkerd_authorizationpolicy, resources)) == 1
+    assert stack_violations(check_linkerd_authorizationpolicy, resources, MATCH_KIND) == []
 
 
 def test_authorization_policy_targeting_a_server_in_another_namespace_fails() -> None:
@@ -206,8 +262,14 @@ def test_authorization_policy_targeting_a_server_in_another_namespace_fails() ->
     assert len(stack_violations(check_linkerd_authorizationpolicy, resources)) == 1
 
 
-def test_authorization_policy_targeting_its_namespace_passes() -> None:
-    assert stack_violations(check_linkerd_authorizationpolicy, [authz("Namespace", "ignite")]) == []
+def test_authorization_policy_targeting_its_namespace_fails_as_in_kyverno() -> None:
+    resources = [authz("Namespace", "ignite")]
+    assert len(stack_violations(check_linkerd_authorizationpolicy, resources)) == 1
+
+
+def test_authorization_policy_targeting_its_namespace_passes_when_kinds_are_matched() -> None:
+    resources = [authz("Namespace", "ignite")]
+    assert stack_violations(check_linkerd_authorizationpolicy, resources, MATCH_KIND) == []
 
 
 # --- linkerd-control-plane-first --------------------------------------------------------------
