@@ -65,7 +65,7 @@ def _python_files(*roots: str) -> set[str]:
     return found
 
 
-PROGRAM = ("__main__.py", "components", "settings", "checks")
+PROGRAM = ("__main__.py", "components", "settings", "pki", "checks")
 
 
 def test_the_language_hosts_mypy_run_checks_the_program_and_nothing_else(
