@@ -169,14 +169,15 @@ class PrometheusClient:
             raise PrometheusError(f"time() did not answer a scalar: {data}") from None
 
 
-def _quote(value: str) -> str:
+def promql_string(value: str) -> str:
+    """A PromQL double-quoted string literal."""
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def selector(exp: Expectation, job: str) -> str:
     """The matchers for the cache's proxies: the scrape job, the namespace and the pod names."""
-    pods = _quote(f"{exp.statefulset}-[0-9]+")
-    return f"job={_quote(job)},namespace={_quote(exp.namespace)},pod=~{pods}"
+    pods = promql_string(f"{exp.statefulset}-[0-9]+")
+    return f"job={promql_string(job)},namespace={promql_string(exp.namespace)},pod=~{pods}"
 
 
 def _tag(expr: str, name: str) -> str:
