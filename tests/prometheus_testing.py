@@ -187,3 +187,24 @@ def query(url: str, promql: str) -> list[dict[str, Any]]:
     ).read()
     result: list[dict[str, Any]] = json.loads(data)["data"]["result"]
     return result
+
+
+def firing_alert(
+    url: str, alert: str, labels: dict[str, str], wait: float = 30.0
+) -> dict[str, Any]:
+    """The first firing alert `alert` whose labels include `labels`, waiting up to `wait` seconds
+    for rule evaluation to catch up with the scrapes; a test failure if none fires."""
+    deadline = time.monotonic() + wait
+    seen: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(url + "/api/v1/alerts", timeout=5) as response:
+            seen = json.loads(response.read())["data"]["alerts"]
+        for found in seen:
+            if (
+                found["labels"].get("alertname") == alert
+                and found["state"] == "firing"
+                and labels.items() <= found["labels"].items()
+            ):
+                return dict(found)
+        time.sleep(0.2)
+    pytest.fail(f"{alert} {labels} did not fire within {wait:g} s; alerts: {seen}")

@@ -14,22 +14,39 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_testing import SCENARIOS, StandInProxies, prometheus, scrape_config
+import yaml
+from prometheus_testing import SCENARIOS, StandInProxies, firing_alert, prometheus, scrape_config
 from test_mtls_check import FakeCluster, Result, install_fake_tools
 
-from checks.mtls_evaluate import Samples
+from checks.mtls_evaluate import Samples, advice
 from checks.mtls_prometheus import PrometheusEndpoint, evidence_from_answer, round_query
 from checks.mtls_report import Expectation, ScrapeFailure
+from components.cache_alerts import CacheAlertsArgs, rule_groups
+from settings.caches import AuthorizationMode, CacheSettings
+from settings.monitoring import MonitoringSettings
 
 PODS = ["ignite-0", "ignite-1"]
 IDENTITY = "default.ignite.serviceaccount.identity.linkerd.cluster.local"
 
 
+# The fixture cluster's cache as the program would alert on it (permissive, as pods-2.json).
+ALERTS = CacheAlertsArgs.for_cache(
+    CacheSettings(name="ignite", authorization=AuthorizationMode.PERMISSIVE),
+    IDENTITY,
+    MonitoringSettings(window="1m"),
+    1440,
+)
+
+
 @pytest.fixture(scope="module")
 def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, StandInProxies]]:
+    workdir = tmp_path_factory.mktemp("prometheus")
+    rules = workdir / "cachemesh_rules.yaml"
+    rules.write_text(yaml.safe_dump({"groups": rule_groups(ALERTS)}))
     with StandInProxies() as proxies:
         config = scrape_config(f"127.0.0.1:{proxies.port}", PODS)
-        with prometheus(config, tmp_path_factory.mktemp("prometheus")) as url:
+        config["rule_files"] = [str(rules)]
+        with prometheus(config, workdir) as url:
             yield url, proxies
 
 
@@ -108,6 +125,39 @@ def test_unreachable_prometheus_means_cannot_run(cluster: FakeCluster) -> None:
     assert result.rc == 2
     assert result.report["status"] == "cannot-run"
     assert "--prometheus-url" in result.report["reasons"][0]
+
+
+# --- the PrometheusRule's alerts, evaluated by the same Prometheus -------------------------
+
+
+@pytest.mark.parametrize(
+    ("scenario", "alert", "kind", "labels"),
+    [
+        (
+            "plaintext-47100",
+            "CachemeshPlaintextConnection",
+            "plaintext",
+            {"pod": "ignite-1", "target_port": "47100", "direction": "inbound"},
+        ),
+        (
+            "wrong-identity",
+            "CachemeshUnexpectedIdentity",
+            "wrong-identity",
+            {"pod": "ignite-1", "target_port": "47100", "direction": "inbound"},
+        ),
+    ],
+)
+def test_alert_fires_in_prometheus_naming_the_checks_culprit(
+    mesh: tuple[str, StandInProxies], scenario: str, alert: str, kind: str, labels: dict[str, str]
+) -> None:
+    url, proxies = mesh
+    proxies.scenario = SCENARIOS / scenario
+    found = firing_alert(url, alert, labels)
+    assert found["labels"]["cache"] == "ignite" and found["labels"]["severity"] == "critical"
+    assert "ignite-1" in found["annotations"]["summary"]
+    assert "47100" in found["annotations"]["summary"]
+    cause, fix = advice(kind, ALERTS.expectation, "ignite-1")
+    assert (found["annotations"]["likely_cause"], found["annotations"]["fix"]) == (cause, fix)
 
 
 # --- freshness, on a hand-written answer ----------------------------------------------------
