@@ -142,6 +142,7 @@ def answer(n: int) -> bytes:
 
 def _totals(samples: Samples) -> dict[tuple[Any, ...], int]:
     out: dict[tuple[Any, ...], int] = {}
+    key: tuple[Any, ...]
     for c in samples.connections:
         key = ("conn", c.direction, c.port, c.tls, c.identity, c.server, c.peer_statefulset)
         out[key] = out.get(key, 0) + c.count
