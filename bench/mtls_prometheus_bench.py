@@ -21,20 +21,20 @@ from __future__ import annotations
 
 import argparse
 import http.server
-import importlib.util
 import json
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from checks.mtls import Expectation, PodInfo, Tools, evaluate  # noqa: E402
+from mtls_bench import expectation, gen  # noqa: E402  (the direct benchmark's mesh and helpers)
+
+from checks.mtls import PodInfo, Tools, evaluate  # noqa: E402
 from checks.mtls_evaluate import Samples, extract_samples  # noqa: E402
 from checks.mtls_prometheus import (  # noqa: E402
     METRIC_LABEL,
@@ -46,26 +46,7 @@ from checks.mtls_prometheus import (  # noqa: E402
     evidence_from_answer,
 )
 
-FIXTURES = ROOT / "tests" / "fixtures" / "mtls"
 STARTED = 1_000_000.0  # the stand-in server's clock when the check starts
-
-
-def _load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("mtls_fixture_generate", FIXTURES / "generate.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-gen = _load_generator()
-
-
-def expectation(n: int) -> Expectation:
-    return Expectation(
-        namespace=gen.NS, statefulset=gen.STS, replicas=n, ports=gen.PORTS, identity=gen.IDENTITY
-    )
 
 
 def running(n: int) -> dict[str, PodInfo]:
