@@ -208,3 +208,15 @@ def firing_alert(
                 return dict(found)
         time.sleep(0.2)
     pytest.fail(f"{alert} {labels} did not fire within {wait:g} s; alerts: {seen}")
+
+
+def wait_until_scraped(url: str, pods: list[str], wait: float = 30.0) -> None:
+    """Wait until Prometheus has scraped every pod's stand-in (its target discovery applies new
+    targets every 5 s), so no test depends on running first or last."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        up = {r["metric"].get("pod") for r in query(url, "up == 1")}
+        if up >= set(pods):
+            return
+        time.sleep(0.2)
+    pytest.fail(f"Prometheus did not scrape {pods} within {wait:g} s")

@@ -15,7 +15,14 @@ from typing import Any
 
 import pytest
 import yaml
-from prometheus_testing import SCENARIOS, StandInProxies, firing_alert, prometheus, scrape_config
+from prometheus_testing import (
+    SCENARIOS,
+    StandInProxies,
+    firing_alert,
+    prometheus,
+    scrape_config,
+    wait_until_scraped,
+)
 from test_mtls_check import FakeCluster, Result, install_fake_tools
 
 from checks.mtls_evaluate import Samples, advice
@@ -47,6 +54,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, StandI
         config = scrape_config(f"127.0.0.1:{proxies.port}", PODS)
         config["rule_files"] = [str(rules)]
         with prometheus(config, workdir) as url:
+            wait_until_scraped(url, PODS)
             yield url, proxies
 
 
