@@ -71,6 +71,7 @@ class StandInProxies:
 
     def __init__(self) -> None:
         self.scenario = SCENARIOS / "verified-2"
+        self.down: set[str] = set()  # pods whose admin endpoint answers 503
         self.scrapes: dict[str, int] = {}
         self.lock = threading.Lock()
         proxies = self
@@ -79,6 +80,9 @@ class StandInProxies:
             def do_GET(self) -> None:
                 pod = self.path.strip("/").removesuffix("/metrics")
                 path = proxies.scenario / f"{pod}.txt"
+                if pod in proxies.down:
+                    self.send_error(503)
+                    return
                 if not path.exists():
                     self.send_error(404)
                     return

@@ -26,8 +26,15 @@ from prometheus_testing import (
 from test_mtls_check import FakeCluster, Result, install_fake_tools
 
 from checks.mtls_evaluate import Samples, advice
-from checks.mtls_prometheus import PrometheusEndpoint, evidence_from_answer, round_query
+from checks.mtls_prometheus import (
+    PrometheusClient,
+    PrometheusEndpoint,
+    PrometheusEvidence,
+    evidence_from_answer,
+    round_query,
+)
 from checks.mtls_report import Expectation, ScrapeFailure
+from checks.mtls_tools import Tools
 from components.cache_alerts import CacheAlertsArgs, rule_groups
 from settings.caches import AuthorizationMode, CacheSettings
 from settings.monitoring import MonitoringSettings
@@ -126,6 +133,40 @@ def test_pods_another_job_scrapes_are_reported_unscraped_never_verified(
         "has no scrape of this pod" in (p["metricsError"] or "")
         for p in result.report["pods"].values()
     )
+
+
+def test_scrapes_from_before_the_check_started_do_not_count(
+    mesh: tuple[str, StandInProxies],
+) -> None:
+    url, proxies = mesh
+    proxies.scenario = SCENARIOS / "verified-2"
+    client = PrometheusClient(PrometheusEndpoint(url=url), Tools(call_timeout=10))
+    now = client.server_time()
+    # The real server's answer to the round query, for a check that started an hour ago and
+    # for one that starts an hour from now (so every scrape it holds is older).
+    before = PrometheusEvidence(client, EXP, started_at=now - 3600).collect(PODS)
+    after = PrometheusEvidence(client, EXP, started_at=now + 3600).collect(PODS)
+    assert all(isinstance(found, Samples) and found.connections for found in before.values())
+    assert all(
+        isinstance(found, ScrapeFailure) and "before the check started" in found.error
+        for found in after.values()
+    )
+
+
+def test_a_proxy_prometheus_cannot_scrape_is_reported_never_verified(
+    mesh: tuple[str, StandInProxies], cluster: FakeCluster
+) -> None:
+    url, proxies = mesh
+    proxies.scenario = SCENARIOS / "verified-2"
+    proxies.down = {"ignite-1"}
+    try:
+        result = through_prometheus(cluster, url, timeout="2")
+    finally:
+        proxies.down = set()
+    assert result.report["verified"] is False
+    pods = result.report["pods"]
+    assert (pods["ignite-0"]["metrics"], pods["ignite-1"]["metrics"]) == ("ok", "unavailable")
+    assert "up=0" in pods["ignite-1"]["metricsError"]
 
 
 def test_unreachable_prometheus_means_cannot_run(cluster: FakeCluster) -> None:
