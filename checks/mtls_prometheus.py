@@ -38,7 +38,7 @@ from checks.mtls_tools import CannotRun, Tools, run_tool
 
 DEFAULT_JOB = "linkerd-proxy"
 # The proxy labels the evaluation reads (checks/mtls_evaluate.py sample_evidence); everything
-# else — dst_pod and target_addr above all, which make the answer O(pods²) — is summed away.
+# else — dst_pod and target_addr above all, which make the answer O(pods^2) — is summed away.
 EVIDENCE_LABELS = (
     "direction",
     "target_port",
@@ -65,6 +65,7 @@ EVIDENCE_COUNTERS: tuple[tuple[str, str], ...] = (
     ("inbound_tcp_errors_total", ',error="unauthorized"'),
 )
 METRIC_LABEL = "cachemesh_metric"
+SUMMED_PEERS = "(all peers, summed by Prometheus)"
 SCRAPED_AT = "scraped_at"
 UP = "up"
 _SERVICE = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?)/([a-z0-9]([-a-z0-9]*[a-z0-9])?):(\S+)$")
@@ -236,6 +237,10 @@ def evidence_from_answer(
         elif metric == UP:
             up[pod] = value
         elif metric is not None:
+            if labels.get("direction") == "outbound":
+                # dst_pod was summed away (it is what makes the answer O(pods²)): the report's
+                # `peers` says so instead of "(unknown)".
+                labels["dst_pod"] = SUMMED_PEERS
             try:
                 found = sample_evidence(metric, labels, value, ports)
             except MetricsError as exc:

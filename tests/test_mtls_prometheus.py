@@ -27,6 +27,7 @@ from test_mtls_check import FakeCluster, Result, install_fake_tools
 
 from checks.mtls_evaluate import Samples, advice
 from checks.mtls_prometheus import (
+    SUMMED_PEERS,
     PrometheusClient,
     PrometheusEndpoint,
     PrometheusEvidence,
@@ -264,6 +265,25 @@ def test_aggregated_series_become_the_evaluations_samples() -> None:
     assert (conn.direction, conn.port, conn.tls, conn.identity, conn.count) == (
         "inbound", 47100, True, IDENTITY, 7,
     )  # fmt: skip
+
+
+def test_outbound_peers_are_reported_as_summed_not_unknown() -> None:
+    outbound = {
+        "pod": "ignite-0",
+        "cachemesh_metric": "tcp_open_total",
+        "direction": "outbound",
+        "target_port": "47500",
+        "tls": "true",
+        "server_id": IDENTITY,
+    }
+    data = answer(
+        ({"pod": "ignite-0", "cachemesh_metric": "scraped_at"}, 101.0),
+        ({"pod": "ignite-0", "cachemesh_metric": "up"}, 1.0),
+        (outbound, 3.0),
+    )
+    found = evidence_from_answer(EXP, data, 100.0, ["ignite-0"], ENDPOINT)["ignite-0"]
+    assert isinstance(found, Samples)
+    assert [c.peer for c in found.connections] == [SUMMED_PEERS]
 
 
 def test_round_query_sums_away_the_per_peer_labels() -> None:
