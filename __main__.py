@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pulumi
 
+from components.cache_alerts import CacheAlerts, CacheAlertsArgs
 from components.cache_namespace import CacheNamespace, CacheNamespaceArgs
 from components.gateway_api import GatewayApiCrds, GatewayApiCrdsArgs
 from components.linkerd import LinkerdControlPlane, LinkerdControlPlaneArgs
@@ -126,10 +127,32 @@ for key, cache, component in caches:
                 servers=component.server_names,
                 kube_context=kubernetes_config.get("context"),
                 kubeconfig=kubernetes_config.get("kubeconfig"),
+                prometheus_url=check.prometheus_url,
+                prometheus_service=check.prometheus_service,
+                prometheus_job=check.prometheus_job,
             ),
             opts=pulumi.ResourceOptions(depends_on=[component, *mesh]),
         ).report
 pulumi.export("mtls", mtls)
+
+# Keep watching after deploy day: a PrometheusRule per cache (needs the Prometheus Operator).
+if meshed and settings.monitoring.prometheus_rules:
+    pulumi.export(
+        "prometheusRules",
+        {
+            key: CacheAlerts(
+                f"{cache.namespace}/{cache.name}",
+                CacheAlertsArgs.for_cache(
+                    cache,
+                    component.expected_identity,
+                    settings.monitoring,
+                    settings.linkerd.certificates.early_renewal_hours,
+                ),
+                opts=pulumi.ResourceOptions(depends_on=[component]),
+            ).rule_name
+            for key, cache, component in caches
+        },
+    )
 pulumi.export("mtlsVerified", pulumi.Output.all(*mtls.values()).apply(all_verified))
 
 if control_plane is not None:

@@ -17,13 +17,21 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
 from pydantic import ValidationError
 
-from checks.mtls_evaluate import advice, evaluate, extract_connections
+from checks.mtls_evaluate import Samples, advice, evaluate, extract_connections
+from checks.mtls_prometheus import (
+    DEFAULT_JOB,
+    PrometheusClient,
+    PrometheusEndpoint,
+    PrometheusEvidence,
+    parse_service,
+    parse_url,
+)
 from checks.mtls_report import (
     AUTHORIZATION_MODES,
     DeniedAttempts,
@@ -53,6 +61,7 @@ __all__ = [
     "Failure",
     "PodInfo",
     "PodReport",
+    "PrometheusEndpoint",
     "Report",
     "ScrapeFailure",
     "Tools",
@@ -69,6 +78,9 @@ EXIT_VERIFIED = 0
 EXIT_NOT_VERIFIED = 1
 EXIT_CANNOT_RUN = 2
 
+# A round's metrics for the named pods, from somewhere other than a scrape per pod (Prometheus).
+Collector = Callable[[list[str]], Mapping[str, str | Samples | ScrapeFailure]]
+
 
 def check_round(
     exp: Expectation,
@@ -77,8 +89,10 @@ def check_round(
     *,
     first: bool = False,
     max_parallel: int = 32,
+    collect: Collector | None = None,
 ) -> Report:
-    """One round: list the pods, scrape every pod that can have proxy metrics at once, evaluate."""
+    """One round: list the pods, scrape every pod that can have proxy metrics at once (or ask
+    `collect` for their evidence), evaluate."""
     pods, errors = get_pods(tools, exp, first_call=first)
     # Only a running pod with a proxy has an admin endpoint; scraping the others would just add
     # failures that repeat what the pod check already says.
@@ -87,7 +101,9 @@ def check_round(
         for name in exp.pod_names
         if (p := pods.get(name)) and p.proxy_injected and p.phase == "Running"
     ]
-    metrics = scrape_all(tools, exp, source, targets, max_parallel)
+    metrics: Mapping[str, str | Samples | ScrapeFailure] = (
+        collect(targets) if collect else scrape_all(tools, exp, source, targets, max_parallel)
+    )
     return evaluate(exp, pods, metrics, errors=errors, metrics_source=source)
 
 
@@ -102,19 +118,32 @@ def run_check(
     log: Callable[[str], None] = lambda _msg: None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    prometheus: PrometheusEndpoint | None = None,
 ) -> Report:
     """Run rounds until verified or until the next round would start past `timeout`.
 
     Returns the last round's report with `attempts` and `elapsedSeconds` filled in. Raises CannotRun
-    when a tool is missing or the cluster is unreachable on the first call.
+    when a tool is missing or the cluster (or, for source "prometheus", the Prometheus API named by
+    `prometheus`) is unreachable on the first call.
     """
     tools.require(source)
+    collect: Collector | None = None
+    if source == "prometheus":
+        if prometheus is None:
+            raise CannotRun(
+                "--metrics-source prometheus needs --prometheus-url or --prometheus-service"
+            )
+        evidence = PrometheusEvidence(PrometheusClient(prometheus, tools), exp)
+        evidence.start()  # only what Prometheus scrapes from now on counts
+        collect = evidence.collect
     start = clock()
     deadline = start + timeout
     attempt = 0
     while True:
         attempt += 1
-        report = check_round(exp, tools, source, first=attempt == 1, max_parallel=max_parallel)
+        report = check_round(
+            exp, tools, source, first=attempt == 1, max_parallel=max_parallel, collect=collect
+        )
         report = report.model_copy(
             update={"attempts": attempt, "elapsed_seconds": round(clock() - start, 3)}
         )
@@ -189,6 +218,40 @@ def _positive(text: str) -> float:
     return value
 
 
+def _prometheus_url(text: str) -> str:
+    try:
+        return parse_url(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _prometheus_service(text: str) -> str:
+    try:
+        parse_service(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip()
+
+
+def prometheus_endpoint(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> PrometheusEndpoint | None:
+    """The Prometheus endpoint of `--metrics-source prometheus`; contradictions are usage errors."""
+    url, service = args.prometheus_url, args.prometheus_service
+    if args.metrics_source != "prometheus":
+        if url or service:
+            parser.error("--prometheus-url/--prometheus-service need --metrics-source prometheus")
+        return None
+    if bool(url) == bool(service):
+        parser.error(
+            "--metrics-source prometheus needs exactly one of --prometheus-url or "
+            "--prometheus-service"
+        )
+    if not args.prometheus_job.strip():
+        parser.error("--prometheus-job must not be empty")
+    return PrometheusEndpoint(url=url, service=service, job=args.prometheus_job.strip())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m checks.mtls",
@@ -229,7 +292,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--context", help="kube context, passed to kubectl and linkerd")
     parser.add_argument("--kubeconfig", help="kubeconfig path, passed to kubectl and linkerd")
-    parser.add_argument("--metrics-source", choices=("linkerd", "kubectl"), default="linkerd")
+    parser.add_argument(
+        "--metrics-source",
+        choices=("linkerd", "kubectl", "prometheus"),
+        default="linkerd",
+        help="linkerd (default) or kubectl: scrape every proxy; prometheus: one aggregated query "
+        "per round to --prometheus-url or --prometheus-service",
+    )
+    parser.add_argument(
+        "--prometheus-url",
+        type=_prometheus_url,
+        help="Prometheus-compatible API base URL (linkerd-viz's, your own, Thanos, Mimir)",
+    )
+    parser.add_argument(
+        "--prometheus-service",
+        type=_prometheus_service,
+        metavar="NAMESPACE/NAME:PORT",
+        help="Prometheus Service reached through the API server (kubectl get --raw), e.g. "
+        "linkerd-viz/prometheus:9090",
+    )
+    parser.add_argument(
+        "--prometheus-job",
+        default=DEFAULT_JOB,
+        help=f"the scrape job of the proxies' metrics (default {DEFAULT_JOB}, linkerd-viz's)",
+    )
     parser.add_argument(
         "--call-timeout",
         type=_positive,
@@ -265,6 +351,7 @@ def main(
                 f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors()
             )
         )
+    prometheus = prometheus_endpoint(parser, args)
     tools = Tools(
         context=args.context,
         kubeconfig=args.kubeconfig,
@@ -284,6 +371,7 @@ def main(
             interval=args.interval,
             max_parallel=max(1, args.max_parallel),
             log=log,
+            prometheus=prometheus,
         )
     except CannotRun as exc:
         log(f"cannot run: {exc}")

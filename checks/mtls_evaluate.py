@@ -201,10 +201,9 @@ def extract_connections(text: str, ports: frozenset[int]) -> list[Connection]:
     return extract_samples(text, ports).connections
 
 
-def _count(sample: object) -> int:
-    value = sample.value  # type: ignore[attr-defined]
+def _count(name: str, value: float) -> int:
     if not math.isfinite(value) or value < 0:
-        raise MetricsError("unparseable", f"{sample.name} has value {value}")  # type: ignore[attr-defined]
+        raise MetricsError("unparseable", f"{name} has value {value}")
     return int(value)
 
 
@@ -212,6 +211,67 @@ def _client(labels: Mapping[str, str]) -> str:
     if labels.get("tls") == "true":
         return labels.get("client_id") or "(no client_id)"
     return f"no_tls:{labels.get('no_tls_reason') or labels.get('tls') or 'unknown'}"
+
+
+def sample_evidence(
+    name: str, labels: Mapping[str, str], value: float, ports: frozenset[int]
+) -> Connection | AuthzSample | None:
+    """One counter sample (`name`, labels, value) as evidence on `ports`, or None when it is not
+    evidence (another port, loopback, zero, another error). Shared by the direct scrape (one
+    sample per proxy series) and the Prometheus source (one sample per aggregated series).
+    Raises MetricsError when the value of a sample that is evidence is not a count."""
+    if name in _AUTHZ_SAMPLES:
+        port = _port_of(labels, ("target_port", "srv_port"))
+        if port not in ports:
+            return None
+        if name == _ERRORS_SAMPLE:
+            if labels.get("error") != _UNAUTHORIZED:
+                return None
+            outcome = "unauthorized"
+        else:
+            outcome = name.removeprefix("inbound_tcp_authz_").removesuffix("_total")
+        count = _count(name, value)
+        if not count:
+            return None
+        return AuthzSample(
+            outcome=outcome,
+            port=port,
+            server=server_ref(labels),
+            authz=authz_ref(labels) if outcome == "allow" else None,
+            client=_client(labels),
+            count=count,
+        )
+    if name != _OPEN_SAMPLE:
+        return None
+    direction = labels.get("direction")
+    if direction == "inbound":
+        port = _port_of(labels, ("target_port", "srv_port"))
+    elif direction == "outbound":
+        port = _port_of(labels, ("target_port",))
+    else:
+        return None
+    if port not in ports:
+        return None  # admin port 4191, app ports, ... are not cache traffic
+    reason = labels.get("no_tls_reason") or None
+    if reason == _LOOPBACK:
+        return None
+    count = _count(name, value)
+    if count == 0:
+        return None
+    inbound = direction == "inbound"
+    return Connection(
+        direction=direction,
+        port=port,
+        tls=labels.get("tls") == "true" and reason is None,
+        no_tls_reason=reason or _tls_reason(labels),
+        identity=labels.get("client_id" if inbound else "server_id") or None,
+        peer=None if inbound else labels.get("dst_pod") or labels.get("target_addr"),
+        peer_statefulset=None if inbound else labels.get("dst_statefulset"),
+        peer_namespace=None if inbound else labels.get("dst_namespace"),
+        server_name=labels.get("srv_name") if inbound else None,
+        count=count,
+        server=server_ref(labels) if inbound else None,
+    )
 
 
 def extract_samples(text: str, ports: frozenset[int]) -> Samples:
@@ -227,67 +287,13 @@ def extract_samples(text: str, ports: frozenset[int]) -> Samples:
     try:
         for family in text_string_to_metric_families(selected):
             for sample in family.samples:
-                labels = sample.labels
-                if sample.name in _AUTHZ_SAMPLES:
-                    port = _port_of(labels, ("target_port", "srv_port"))
-                    if port not in ports:
-                        continue
-                    if sample.name == _ERRORS_SAMPLE:
-                        if labels.get("error") != _UNAUTHORIZED:
-                            continue
-                        outcome = "unauthorized"
-                    else:
-                        outcome = sample.name.removeprefix("inbound_tcp_authz_").removesuffix(
-                            "_total"
-                        )
-                    count = _count(sample)
-                    if count:
-                        authz.append(
-                            AuthzSample(
-                                outcome=outcome,
-                                port=port,
-                                server=server_ref(labels),
-                                authz=authz_ref(labels) if outcome == "allow" else None,
-                                client=_client(labels),
-                                count=count,
-                            )
-                        )
+                if sample.name not in _KEPT_SAMPLES:
                     continue
-                if sample.name != _OPEN_SAMPLE:
-                    continue
-                direction = labels.get("direction")
-                if direction == "inbound":
-                    port = _port_of(labels, ("target_port", "srv_port"))
-                elif direction == "outbound":
-                    port = _port_of(labels, ("target_port",))
-                else:
-                    continue
-                if port not in ports:
-                    continue  # admin port 4191, app ports, ... are not cache traffic
-                reason = labels.get("no_tls_reason") or None
-                if reason == _LOOPBACK:
-                    continue
-                count = _count(sample)
-                if count == 0:
-                    continue
-                inbound = direction == "inbound"
-                found.append(
-                    Connection(
-                        direction=direction,
-                        port=port,
-                        tls=labels.get("tls") == "true" and reason is None,
-                        no_tls_reason=reason or _tls_reason(labels),
-                        identity=labels.get("client_id" if inbound else "server_id") or None,
-                        peer=None
-                        if inbound
-                        else labels.get("dst_pod") or labels.get("target_addr"),
-                        peer_statefulset=None if inbound else labels.get("dst_statefulset"),
-                        peer_namespace=None if inbound else labels.get("dst_namespace"),
-                        server_name=labels.get("srv_name") if inbound else None,
-                        count=count,
-                        server=server_ref(labels) if inbound else None,
-                    )
-                )
+                evidence = sample_evidence(sample.name, sample.labels, sample.value, ports)
+                if isinstance(evidence, Connection):
+                    found.append(evidence)
+                elif evidence is not None:
+                    authz.append(evidence)
     except MetricsError:
         raise
     except Exception as exc:  # the parser raises ValueError, but garbage can trip anything
@@ -595,7 +601,7 @@ def _fail(exp: Expectation, kind: str, pod: str | None, port: int | None, proble
 def evaluate(
     expectation: Expectation,
     pods: Mapping[str, PodInfo],
-    metrics_text_by_pod: Mapping[str, str | ScrapeFailure],
+    metrics_text_by_pod: Mapping[str, str | Samples | ScrapeFailure],
     *,
     errors: Sequence[Failure] = (),
     checked_at: datetime | None = None,
@@ -604,7 +610,8 @@ def evaluate(
     """Decide whether the cluster's cache traffic is proven mutual TLS.
 
     `pods` maps pod name to what kubectl said (absent = pod missing); `metrics_text_by_pod` maps pod
-    name to its proxy metrics text, or a ScrapeFailure, or nothing when it was not scraped. `errors`
+    name to its proxy metrics text (or its evidence already extracted, `Samples`, as the Prometheus
+    source gives it), or a ScrapeFailure, or nothing when it was not scraped. `errors`
     are failures found while collecting (kubectl failed, its JSON did not parse): any of them
     means "not verified". Only a cluster with no failure at all is verified.
     """
@@ -650,9 +657,13 @@ def evaluate(
         metrics_error: str | None = None
         if isinstance(scraped, ScrapeFailure):
             status, metrics_error = "unavailable", scraped.error
-        elif isinstance(scraped, str):
+        elif isinstance(scraped, str | Samples):
             try:
-                found = extract_samples(scraped, frozenset(exp.ports))
+                found = (
+                    scraped
+                    if isinstance(scraped, Samples)
+                    else extract_samples(scraped, frozenset(exp.ports))
+                )
                 tallies[name] = _tally(exp, found.connections)
                 authz_tallies[name] = _tally_authz(exp, found.authz)
                 status = "ok"

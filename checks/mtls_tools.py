@@ -20,7 +20,8 @@ from typing import Any, Literal
 
 from checks.mtls_report import PROXY_CONTAINER, Expectation, Failure, PodInfo, ScrapeFailure
 
-MetricsSource = Literal["linkerd", "kubectl"]
+# prometheus: checks/mtls_prometheus.py (one aggregated query per round, not a scrape per pod).
+MetricsSource = Literal["linkerd", "kubectl", "prometheus"]
 
 # kubectl's wording when it cannot talk to the API server at all (or may not): retrying won't help.
 _UNREACHABLE = (

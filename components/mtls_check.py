@@ -42,6 +42,11 @@ class MtlsCheckArgs:
     servers: dict[int, str] = field(default_factory=dict)
     kube_context: str | None = None
     kubeconfig: str | None = None
+    # metrics_source "prometheus": where the Prometheus API is (one of the two) and the proxies'
+    # scrape job (cachemesh:mtlsCheck.prometheusUrl / prometheusService / prometheusJob).
+    prometheus_url: str | None = None
+    prometheus_service: str | None = None
+    prometheus_job: str | None = None
 
 
 def check_command(args: MtlsCheckArgs) -> str:
@@ -68,6 +73,13 @@ def check_command(args: MtlsCheckArgs) -> str:
             "--servers",
             ",".join(f"{p}={name}" for p, name in sorted(checked_servers.items())),
         ]
+    if args.metrics_source == "prometheus":
+        if args.prometheus_url:
+            argv += ["--prometheus-url", args.prometheus_url]
+        if args.prometheus_service:
+            argv += ["--prometheus-service", args.prometheus_service]
+        if args.prometheus_job:
+            argv += ["--prometheus-job", args.prometheus_job]
     if args.kube_context:
         argv += ["--context", args.kube_context]
     if args.kubeconfig:

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from checks.mtls_prometheus import parse_service, parse_url
 from settings.base import CONFIG_NAMESPACE
 from settings.caches import AuthorizationMode
 from settings.linkerd import linkerd_problems
@@ -134,7 +135,54 @@ def _cross_checks(settings: Settings, secret_keys: set[str]) -> list[str]:
             )
     problems += linkerd_problems(settings.linkerd, settings.gateway_api, secret_keys, full_key)
     problems += _mtls_check_problems(settings)
+    problems += _prometheus_source_problems(settings)
+    if settings.monitoring.prometheus_rules and not settings.linkerd.enabled:
+        problems.append(
+            f"{full_key(('monitoring', 'prometheusRules'))}: the alerts watch Linkerd proxy "
+            f"metrics, and {full_key(('linkerd', 'enabled'))} is false, so they would only ever "
+            "say the proxies are missing. Turn it off: pulumi config set --path "
+            "monitoring.prometheusRules false"
+        )
     return problems
+
+
+def _prometheus_source_problems(settings: Settings) -> list[str]:
+    """`metricsSource: prometheus` needs exactly one of prometheusUrl / prometheusService (in the
+    form the check takes), and those keys mean nothing with another source."""
+    check = settings.mtls_check
+    source_key = full_key(("mtlsCheck", "metricsSource"))
+    url_key = full_key(("mtlsCheck", "prometheusUrl"))
+    service_key = full_key(("mtlsCheck", "prometheusService"))
+    given = [
+        (key, value)
+        for key, value in ((url_key, check.prometheus_url), (service_key, check.prometheus_service))
+        if value is not None
+    ]
+    if check.metrics_source != "prometheus":
+        return [
+            f"{key}: only used with {source_key} prometheus (it is {check.metrics_source!r}). "
+            "Either pulumi config set --path mtlsCheck.metricsSource prometheus, or remove it: "
+            f"pulumi config rm --path '{key.removeprefix(CONFIG_NAMESPACE + ':')}'"
+            for key, _ in given
+        ]
+    if len(given) != 1:
+        which = "both are set" if given else "neither is set"
+        return [
+            f"{source_key}: 'prometheus' needs exactly one of {url_key} or {service_key} "
+            f"({which}). Set one: pulumi config set --path mtlsCheck.prometheusUrl "
+            "http://prometheus.linkerd-viz.svc:9090, or pulumi config set --path "
+            "mtlsCheck.prometheusService linkerd-viz/prometheus:9090"
+        ]
+    key, value = given[0]
+    try:
+        if key == url_key:
+            parse_url(value)
+        else:
+            parse_service(value)
+    except ValueError as exc:
+        path = key.removeprefix(CONFIG_NAMESPACE + ":")
+        return [f"{key}: {exc}. Fix with: pulumi config set --path '{path}' <value>"]
+    return []
 
 
 def _mtls_check_problems(settings: Settings) -> list[str]:

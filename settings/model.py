@@ -7,6 +7,7 @@ from pydantic import Field, SecretStr
 from settings.base import SettingsModel
 from settings.caches import CacheSettings
 from settings.linkerd import GatewayApiSettings, LinkerdSettings
+from settings.monitoring import MonitoringSettings
 from settings.mtls_check import MtlsCheckSettings
 
 # With no `cachemesh:caches`, the stack is exactly the guide's: one Ignite 2 cluster named ignite.
@@ -19,6 +20,7 @@ class Settings(SettingsModel):
     gateway_api: GatewayApiSettings = GatewayApiSettings()
     linkerd: LinkerdSettings = LinkerdSettings()
     mtls_check: MtlsCheckSettings = MtlsCheckSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
 
     @property
     def namespaces(self) -> tuple[str, ...]:

@@ -98,6 +98,11 @@ class FakeCluster:
 
 @pytest.fixture
 def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeCluster:
+    return install_fake_tools(tmp_path, monkeypatch)
+
+
+def install_fake_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeCluster:
+    """The stand-in kubectl and linkerd first on PATH, serving verified-2 until told otherwise."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     source = (FIXTURES / "fake_tool.py").read_text()

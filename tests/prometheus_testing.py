@@ -1,0 +1,226 @@
+"""Real Prometheus (Debian's `prometheus` package) for the tests: promtool, a server on loopback
+scraping stand-in proxies that serve the mTLS fixtures' metrics text.
+
+The tests that need the binaries never skip: without them they fail and say to run `.ci/run`
+(which installs the package) or `apt-get install -y prometheus`.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+VIZ_JOB = FIXTURES / "prometheus" / "linkerd-viz-proxy-job.yaml"
+SCENARIOS = FIXTURES / "mtls" / "scenarios"
+SCRAPE_INTERVAL = "500ms"
+
+
+def require(binary: str) -> str:
+    """The path of `binary`, or a test failure that says how to get it."""
+    path = shutil.which(binary)
+    if path is None:
+        pytest.fail(
+            f"{binary} is not installed: these tests need a real Prometheus. Run .ci/run (it "
+            "installs Debian's prometheus package) or: apt-get install -y prometheus"
+        )
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+_COUNTER = re.compile(r"^(\w+_total)(\{.*\})? (\d+)$")
+
+
+def rising(text: str, scrape: int) -> str:
+    """The proxy text as scrape number `scrape` sees it: every counter multiplied by `scrape`
+    (a counter at 0 stays 0, any other rises), minus the `linkerd diagnostics` banner, which a
+    proxy's own /metrics does not print."""
+    out = []
+    for line in text.splitlines():
+        if line == "#" or line.startswith("# POD "):
+            continue
+        m = _COUNTER.match(line)
+        out.append(f"{m[1]}{m[2] or ''} {int(m[3]) * scrape}" if m else line)
+    return "\n".join(out) + "\n"
+
+
+class StandInProxies:
+    """Proxy admin endpoints on loopback: GET /<pod>/metrics serves the current scenario's
+    <pod>.txt with counters rising on every scrape."""
+
+    def __init__(self) -> None:
+        self.scenario = SCENARIOS / "verified-2"
+        self.down: set[str] = set()  # pods whose admin endpoint answers 503
+        self.scrapes: dict[str, int] = {}
+        self.lock = threading.Lock()
+        proxies = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                pod = self.path.strip("/").removesuffix("/metrics")
+                path = proxies.scenario / f"{pod}.txt"
+                if pod in proxies.down:
+                    self.send_error(503)
+                    return
+                if not path.exists():
+                    self.send_error(404)
+                    return
+                with proxies.lock:
+                    proxies.scrapes[pod] = n = proxies.scrapes.get(pod, 0) + 1
+                body = rising(path.read_text(), n).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = int(self.server.server_address[1])
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> StandInProxies:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def scrape_config(address: str, pods: list[str], namespace: str = "ignite") -> dict[str, Any]:
+    """linkerd-viz's linkerd-proxy job with static targets that carry the __meta_kubernetes_*
+    labels Kubernetes service discovery would give each cache pod's proxy admin port."""
+    job = yaml.safe_load(VIZ_JOB.read_text())[0]
+    job.pop("kubernetes_sd_configs")
+    job["scrape_interval"] = SCRAPE_INTERVAL
+    job["scrape_timeout"] = SCRAPE_INTERVAL
+    job["static_configs"] = [
+        {
+            "targets": [address],
+            "labels": {
+                "__metrics_path__": f"/{pod}/metrics",
+                "__meta_kubernetes_namespace": namespace,
+                "__meta_kubernetes_pod_name": pod,
+                "__meta_kubernetes_pod_phase": "Running",
+                "__meta_kubernetes_pod_container_name": "linkerd-proxy",
+                "__meta_kubernetes_pod_container_port_name": "linkerd-admin",
+                "__meta_kubernetes_pod_label_linkerd_io_control_plane_ns": "linkerd",
+                "__meta_kubernetes_pod_label_linkerd_io_proxy_statefulset": "ignite",
+                "__meta_kubernetes_pod_label_app": "ignite",
+                "__meta_kubernetes_pod_label_statefulset_kubernetes_io_pod_name": pod,
+            },
+        }
+        for pod in pods
+    ]
+    return {"global": {"evaluation_interval": "1s"}, "scrape_configs": [job]}
+
+
+@contextmanager
+def prometheus(config: dict[str, Any], workdir: Path) -> Iterator[str]:
+    """A real Prometheus on 127.0.0.1 (free port, storage in `workdir`); yields its base URL."""
+    binary = require("prometheus")
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_file = workdir / "prometheus.yml"
+    config_file.write_text(yaml.safe_dump(config))
+    port = free_port()
+    log = (workdir / "prometheus.log").open("w")
+    proc = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={config_file}",
+            f"--storage.tsdb.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--log.level=warn",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"prometheus exited: {(workdir / 'prometheus.log').read_text()}")
+            try:
+                with urllib.request.urlopen(url + "/-/ready", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("prometheus did not become ready in 30 s")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def query(url: str, promql: str) -> list[dict[str, Any]]:
+    data = urllib.request.urlopen(
+        url + "/api/v1/query?" + urllib.parse.urlencode({"query": promql}), timeout=5
+    ).read()
+    result: list[dict[str, Any]] = json.loads(data)["data"]["result"]
+    return result
+
+
+def firing_alert(
+    url: str, alert: str, labels: dict[str, str], wait: float = 30.0
+) -> dict[str, Any]:
+    """The first firing alert `alert` whose labels include `labels`, waiting up to `wait` seconds
+    for rule evaluation to catch up with the scrapes; a test failure if none fires."""
+    deadline = time.monotonic() + wait
+    seen: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(url + "/api/v1/alerts", timeout=5) as response:
+            seen = json.loads(response.read())["data"]["alerts"]
+        for found in seen:
+            if (
+                found["labels"].get("alertname") == alert
+                and found["state"] == "firing"
+                and labels.items() <= found["labels"].items()
+            ):
+                return dict(found)
+        time.sleep(0.2)
+    pytest.fail(f"{alert} {labels} did not fire within {wait:g} s; alerts: {seen}")
+
+
+def wait_until_scraped(url: str, pods: list[str], wait: float = 30.0) -> None:
+    """Wait until Prometheus has scraped every pod's stand-in (its target discovery applies new
+    targets every 5 s), so no test depends on running first or last."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        up = {r["metric"].get("pod") for r in query(url, "up == 1")}
+        if up >= set(pods):
+            return
+        time.sleep(0.2)
+    pytest.fail(f"Prometheus did not scrape {pods} within {wait:g} s")
