@@ -12,8 +12,9 @@ at least `earlyRenewalHours` left. Inside a generation every input is the same, 
 `pulumi up` is a no-op. A new generation means new resource names: Pulumi creates the new key and
 certificate, updates the chart and Secrets, then deletes the old ones.
 
-The trust anchor has no generation: it is protected, and only `cachemesh:linkerd.rotateTrustAnchor`
-lifts the protection (see README.md, "Rotating the trust anchor").
+The trust anchors and the issuer they sign are made by components/trust_anchors.py: the anchors
+have generations of their own (`cachemesh:linkerd.trustAnchors`, README.md "Rotating the trust
+anchor"), and the issuer's names carry this renewal generation.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ from datetime import datetime
 
 import pulumi
 import pulumi_tls as tls
-
-from components.linkerd_certs import issuer_name, trust_anchor_name
 
 ALGORITHM = "ECDSA"
 # pulumi-tls defaults to P224, which Linkerd rejects: always ask for P-256.
@@ -58,60 +57,6 @@ class ServingCert:
 
 def _key(name: str, opts: pulumi.ResourceOptions) -> tls.PrivateKey:
     return tls.PrivateKey(name, algorithm=ALGORITHM, ecdsa_curve=CURVE, opts=opts)
-
-
-def generated_identity(
-    *,
-    trust_domain: str,
-    anchor_validity_hours: int,
-    validity_hours: int,
-    early_renewal_hours: int,
-    generation: int,
-    protect_anchor: bool,
-    parent: pulumi.Resource,
-) -> Identity:
-    """Trust anchor (root CA, protected) -> issuer (intermediate CA of this generation)."""
-    child = pulumi.ResourceOptions(parent=parent)
-    anchor_opts = pulumi.ResourceOptions(parent=parent, protect=protect_anchor)
-    anchor_key = _key("linkerd-trust-anchor-key", anchor_opts)
-    anchor = tls.SelfSignedCert(
-        "linkerd-trust-anchor",
-        private_key_pem=pulumi.Output.secret(anchor_key.private_key_pem),
-        subject={"common_name": trust_anchor_name(trust_domain)},
-        is_ca_certificate=True,
-        set_subject_key_id=True,
-        allowed_uses=list(ANCHOR_USES),
-        validity_period_hours=anchor_validity_hours,
-        opts=anchor_opts,
-    )
-    issuer_key = _key(f"linkerd-issuer-key-g{generation}", child)
-    request = tls.CertRequest(
-        f"linkerd-issuer-csr-g{generation}",
-        private_key_pem=pulumi.Output.secret(issuer_key.private_key_pem),
-        subject={"common_name": issuer_name(trust_domain)},
-        opts=child,
-    )
-    issuer = tls.LocallySignedCert(
-        f"linkerd-issuer-g{generation}",
-        cert_request_pem=request.cert_request_pem,
-        ca_cert_pem=anchor.cert_pem,
-        ca_private_key_pem=pulumi.Output.secret(anchor_key.private_key_pem),
-        is_ca_certificate=True,
-        set_subject_key_id=True,
-        # Linkerd's issuer signs only leaf certificates.
-        max_path_length=0,
-        allowed_uses=list(ISSUER_USES),
-        validity_period_hours=validity_hours,
-        # Recorded for pulumi-tls's `ready_for_renewal`; the generation does the actual renewal.
-        early_renewal_hours=early_renewal_hours,
-        opts=child,
-    )
-    return Identity(
-        trust_anchor_pem=anchor.cert_pem,
-        issuer_cert_pem=issuer.cert_pem,
-        issuer_key_pem=pulumi.Output.secret(issuer_key.private_key_pem),
-        resources=[anchor_key, anchor, issuer_key, request, issuer],
-    )
 
 
 def webhook_serving_cert(

@@ -19,7 +19,8 @@ def test_bring_your_own_identity_is_passed_to_the_chart():
     config, secrets = byo()
     run = run_program(config, secrets=secrets)
     values = run.one(*CONTROL_PLANE).inputs["values"]
-    assert values["identityTrustAnchorsPEM"] == secrets["linkerd"]["trustAnchorPem"]
+    # Handed over without surrounding whitespace (README.md "Rotating the trust anchor").
+    assert values["identityTrustAnchorsPEM"] == secrets["linkerd"]["trustAnchorPem"].strip()
     assert values["identity"]["issuer"]["tls"]["crtPEM"] == secrets["linkerd"]["issuerCertPem"]
 
 
