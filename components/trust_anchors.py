@@ -18,9 +18,9 @@ refused by the engine (and by the step check below, before anything is registere
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_tls as tls
@@ -44,6 +44,12 @@ from settings.loader import SettingsError
 
 # The stack reference that reads this stack's own last deployment.
 PREVIOUS_DEPLOYMENT = "cachemesh-previous-deployment"
+
+
+def secret(value: pulumi.Output[str]) -> pulumi.Output[str]:
+    """pulumi.Output.secret with its type spelled out (mypy cannot infer its type variable)."""
+    make_secret: Callable[[pulumi.Input[str]], pulumi.Output[str]] = pulumi.Output.secret
+    return make_secret(value)
 
 
 def private_key(name: str, opts: pulumi.ResourceOptions) -> tls.PrivateKey:
@@ -90,7 +96,7 @@ def generated_identity(
         keys[g] = private_key(key_name, opts)
         certs[g] = tls.SelfSignedCert(
             cert_name,
-            private_key_pem=pulumi.Output.secret(keys[g].private_key_pem),
+            private_key_pem=secret(keys[g].private_key_pem),
             # Every generation has the name Linkerd's docs give anchors; chains are told apart by
             # key (the issuer carries the signer's key id).
             subject={"common_name": linkerd_certs.trust_anchor_name(trust_domain)},
@@ -106,7 +112,7 @@ def generated_identity(
     issuer_key = private_key(f"linkerd-issuer-key-{suffix}", child)
     request = tls.CertRequest(
         f"linkerd-issuer-csr-{suffix}",
-        private_key_pem=pulumi.Output.secret(issuer_key.private_key_pem),
+        private_key_pem=secret(issuer_key.private_key_pem),
         subject={"common_name": linkerd_certs.issuer_name(trust_domain)},
         opts=child,
     )
@@ -114,7 +120,7 @@ def generated_identity(
         f"linkerd-issuer-{suffix}",
         cert_request_pem=request.cert_request_pem,
         ca_cert_pem=certs[plan.signing].cert_pem,
-        ca_private_key_pem=pulumi.Output.secret(keys[plan.signing].private_key_pem),
+        ca_private_key_pem=secret(keys[plan.signing].private_key_pem),
         is_ca_certificate=True,
         set_subject_key_id=True,
         # Linkerd's issuer signs only leaf certificates.
@@ -128,14 +134,14 @@ def generated_identity(
     resources += [issuer_key, request, issuer]
     pems = {g: c.cert_pem for g, c in certs.items()}
     # No certificate yet (a preview) means no bundle yet, never a partial one.
-    bundle = pulumi.Output.all(*pems.values()).apply(
-        lambda ps: chart_bundle(ps) if all(ps) else None
+    bundle: pulumi.Output[str] = pulumi.Output.all(*pems.values()).apply(
+        lambda ps: chart_bundle(ps) if all(ps) else cast(str, None)
     )
     return GeneratedIdentity(
         identity=Identity(
             trust_anchor_pem=bundle,
             issuer_cert_pem=issuer.cert_pem,
-            issuer_key_pem=pulumi.Output.secret(issuer_key.private_key_pem),
+            issuer_key_pem=secret(issuer_key.private_key_pem),
             resources=resources,
         ),
         anchor_pems=pems,
@@ -245,7 +251,9 @@ def previous_identity() -> Mapping[str, Any] | None:
     resource.PropertyMap{} }`), so the first deployment reads None. The program must know the
     answer before it registers anything, so it waits for the read here (as a synchronous invoke
     does in the Python SDK)."""
-    name = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+    # The DIY backend's stacks live in the organization literally named "organization".
+    org = pulumi.get_organization() or "organization"
+    name = f"{org}/{pulumi.get_project()}/{pulumi.get_stack()}"
     ref = pulumi.StackReference(PREVIOUS_DEPLOYMENT, stack_name=name)
     outputs = ref.outputs
 

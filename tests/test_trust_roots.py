@@ -72,7 +72,8 @@ def test_lists_every_meshed_pod_in_all_namespaces_whose_hash_differs_or_is_missi
 def test_each_listed_pod_says_how_to_restart_it(kubectl: Path) -> None:
     _rc, report, _ = _run()
     restart = {p["pod"]: p["restart"] for p in report["stale"]}
-    assert restart["checkout-5f6d7c8b9-q1w2e"] == "kubectl rollout restart deployment/checkout -n shop"
+    checkout = "kubectl rollout restart deployment/checkout -n shop"
+    assert restart["checkout-5f6d7c8b9-q1w2e"] == checkout
     assert restart["batch-job-x7k2p"] == "kubectl delete pod/batch-job-x7k2p -n shop"
 
 
