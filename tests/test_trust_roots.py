@@ -128,12 +128,17 @@ def _pods_with(tmp_path: Path, annotation: str | None) -> str:
     return str(path)
 
 
+def _check_with_current_hash(cluster: FakeCluster, tmp_path: Path, annotation: str | None):  # noqa: F811
+    """The check told the current bundle's hash, against pods that carry `annotation`."""
+    cluster.use(_pods_with(tmp_path, annotation))
+    return cluster.run("--trust-roots-sha256", HASHES["current"])
+
+
 def test_check_verifies_pods_that_carry_the_current_hash(
     cluster: FakeCluster,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    cluster.use(_pods_with(tmp_path, HASHES["current"]))
-    result = cluster.run("--trust-roots-sha256", HASHES["current"])
+    result = _check_with_current_hash(cluster, tmp_path, HASHES["current"])
     assert (result.rc, result.report["verified"]) == (0, True)
     assert result.report["expectedTrustRootsSha256"] == HASHES["current"]
     assert result.report["pods"]["ignite-0"]["trustRootSha256"] == HASHES["current"]
@@ -143,8 +148,7 @@ def test_check_reports_each_pod_still_on_the_old_hash_with_advice(
     cluster: FakeCluster,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    cluster.use(_pods_with(tmp_path, HASHES["old"]))
-    result = cluster.run("--trust-roots-sha256", HASHES["current"])
+    result = _check_with_current_hash(cluster, tmp_path, HASHES["old"])
     assert (result.rc, result.report["verified"]) == (1, False)
     stale = [f for f in result.report["failures"] if "other trust roots" in f["problem"]]
     assert {f["pod"] for f in stale} == {"ignite-0", "ignite-1"}
@@ -157,8 +161,7 @@ def test_check_reports_pods_without_the_annotation(
     cluster: FakeCluster,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    cluster.use(_pods_with(tmp_path, None))
-    result = cluster.run("--trust-roots-sha256", HASHES["current"])
+    result = _check_with_current_hash(cluster, tmp_path, None)
     assert result.report["verified"] is False
     assert any("trust-root-sha256 is missing" in r for r in result.report["reasons"])
 
