@@ -89,15 +89,14 @@ def plan_problems(plan: AnchorPlan) -> list[str]:
     return problems
 
 
-def is_one_step(previous: AnchorPlan, current: AnchorPlan) -> bool:
-    """No change, or the bundle changes by one anchor while the signer stays, or the signer
-    changes while the bundle stays. Rolling a step back is one of these too."""
-    if current.same_as(previous):
-        return True
-    if current.signing == previous.signing:
-        before, after = set(previous.generations), set(current.generations)
-        return len(before ^ after) == 1
-    return current.generations == previous.generations
+def is_safe_change(previous: AnchorPlan, current: AnchorPlan) -> bool:
+    """True when one `pulumi up` from `previous` to `current` cannot break meshed traffic: while
+    it runs, some proxies still hold the old bundle and some the new, and the issuer is signed by
+    the old or the new signer, so every bundle involved must trust every signer involved. For
+    valid plans that means: the signer stays (the bundle may change), or the signer changes while
+    the bundle stays. Rolling a step back is such a change too."""
+    signers = {previous.signing, current.signing}
+    return all(signers <= set(plan.generations) for plan in (previous, current))
 
 
 def forward(plan: AnchorPlan) -> AnchorPlan | None:
@@ -172,7 +171,7 @@ def rotation_status(plan: AnchorPlan, explicit: bool = True) -> dict[str, Any]:
 
 def step_problem(previous: AnchorPlan, current: AnchorPlan, explicit: bool = True) -> str | None:
     """Why going from the deployed `previous` to `current` in one `up` would break traffic."""
-    if is_one_step(previous, current):
+    if is_safe_change(previous, current):
         return None
     nxt, back = forward(previous), backward(previous)
     options = []
@@ -185,13 +184,8 @@ def step_problem(previous: AnchorPlan, current: AnchorPlan, explicit: bool = Tru
     )
     return (
         f"{key()}: the last deployment ran {previous.describe()} and this configuration asks for "
-        f"{current.describe()}, which changes "
-        + (
-            "both the trusted bundle and the signing anchor"
-            if current.signing != previous.signing
-            else "the trusted bundle by more than one anchor"
-        )
-        + " in one `pulumi up`. Proxies that have not restarted with the new bundle would reject "
+        f"{current.describe()}, which changes both the trusted bundle and the signing anchor in "
+        "one `pulumi up`. Proxies that have not restarted with the new bundle would reject "
         "certificates from the new issuer, and the identity controller refuses an issuer that "
         "does not chain to the anchors it loaded. Change one thing per `pulumi up`; from what is "
         "deployed, valid are " + "; ".join(options)
