@@ -247,8 +247,10 @@ def previous_identity() -> Mapping[str, Any] | None:
     StackReference to the stack itself. Pulumi's builtin provider answers a stack reference with
     the root stack resource's outputs of the stack's latest snapshot, and with no outputs at all
     for a stack that was never deployed (pulumi/pulumi pkg/resource/deploy/builtins.go
-    readStackReference; pkg/backend/backend.go GetStackOutputs: `if res == nil { return
-    resource.PropertyMap{} }`), so the first deployment reads None. The program must know the
+    readStackReference, commit 01c4ec3; pkg/backend/backend.go GetStackOutputs, commit 01d0d64:
+    `if res == nil { return resource.PropertyMap{}, nil }`), so the first deployment reads None.
+    Under the mock engine the read reaches Mocks.new_resource (pulumi.runtime.mocks.MockMonitor
+    .ReadResource); tests/harness.py answers it with `previous_outputs`. The program must know the
     answer before it registers anything, so it waits for the read here (as a synchronous invoke
     does in the Python SDK)."""
     # The DIY backend's stacks live in the organization literally named "organization".
