@@ -253,9 +253,12 @@ def previous_identity() -> Mapping[str, Any] | None:
     .ReadResource); tests/harness.py answers it with `previous_outputs`. The program must know the
     answer before it registers anything, so it waits for the read here (as a synchronous invoke
     does in the Python SDK)."""
-    # The DIY backend's stacks live in the organization literally named "organization".
-    org = pulumi.get_organization() or "organization"
-    name = f"{org}/{pulumi.get_project()}/{pulumi.get_stack()}"
+    # Pulumi Cloud: the fully qualified name. The DIY backend calls its only organization
+    # "organization" and its legacy layout refuses names with slashes, while a bare stack name
+    # resolves in the current project in both layouts (pkg/backend/diy ParseReference).
+    org = pulumi.get_organization()
+    stack = pulumi.get_stack()
+    name = stack if org in (None, "", "organization") else f"{org}/{pulumi.get_project()}/{stack}"
     ref = pulumi.StackReference(PREVIOUS_DEPLOYMENT, stack_name=name)
     outputs = ref.outputs
 
