@@ -174,21 +174,19 @@ def step_problem(previous: AnchorPlan, current: AnchorPlan, explicit: bool = Tru
     if is_safe_change(previous, current):
         return None
     nxt, back = forward(previous), backward(previous)
-    options = []
-    if nxt is not None:
-        options.append("the next step: " + "; ".join(commands_to(current, nxt, explicit)))
-    if back is not None:
-        options.append("a step back: " + "; ".join(commands_to(current, back, explicit)))
-    options.append(
-        "or keep what is deployed: " + "; ".join(commands_to(current, previous, explicit))
-    )
+    choices = [("the next step", nxt), ("a step back", back), ("what is deployed", previous)]
+    options = [
+        f"({letter}) {label} {target.describe()}: "
+        + "; ".join(commands_to(current, target, explicit))
+        for letter, (label, target) in zip("abc", [(lb, t) for lb, t in choices if t], strict=False)
+    ]
     return (
         f"{key()}: the last deployment ran {previous.describe()} and this configuration asks for "
         f"{current.describe()}, which changes both the trusted bundle and the signing anchor in "
         "one `pulumi up`. Proxies that have not restarted with the new bundle would reject "
         "certificates from the new issuer, and the identity controller refuses an issuer that "
-        "does not chain to the anchors it loaded. Change one thing per `pulumi up`; from what is "
-        "deployed, valid are " + "; ".join(options)
+        "does not chain to the anchors it loaded. Change one thing per `pulumi up`. Valid from "
+        "what is deployed: " + " ".join(options)
     )
 
 

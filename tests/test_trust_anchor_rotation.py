@@ -309,7 +309,7 @@ def test_a_configuration_that_skips_a_step_is_refused(
         config(signing, trusted),
         previous_outputs=rotation[deployed].outputs,
     )
-    assert "valid are the next step: pulumi config" in message
+    assert "Valid from what is deployed: (a) the next step {signing: " in message
 
 
 def test_the_refusal_names_the_next_step_from_what_is_deployed(rotation: list[ProgramRun]) -> None:
@@ -318,7 +318,10 @@ def test_the_refusal_names_the_next_step_from_what_is_deployed(rotation: list[Pr
         config(2, [1, 2]),
         previous_outputs=rotation[0].outputs,
     )
-    assert "the next step: pulumi config set --path linkerd.trustAnchors.signing 1" in message
+    assert (
+        "(a) the next step {signing: 1, trusted: [1, 2]}: "
+        "pulumi config set --path linkerd.trustAnchors.signing 1" in message
+    )
 
 
 @pytest.mark.parametrize(
