@@ -174,12 +174,19 @@ def step_problem(previous: AnchorPlan, current: AnchorPlan, explicit: bool = Tru
     if is_safe_change(previous, current):
         return None
     nxt, back = forward(previous), backward(previous)
-    choices = [("the next step", nxt), ("a step back", back), ("what is deployed", previous)]
-    options = [
-        f"({letter}) {label} {target.describe()}: "
-        + "; ".join(commands_to(current, target, explicit))
-        for letter, (label, target) in zip("abc", [(lb, t) for lb, t in choices if t], strict=False)
+    targets = [
+        (label, target)
+        for label, target in (
+            ("the next step", nxt),
+            ("a step back", back),
+            ("what is deployed", previous),
+        )
+        if target is not None
     ]
+    options = []
+    for letter, (label, target) in zip("abc", targets, strict=False):
+        commands = "; ".join(commands_to(current, target, explicit))
+        options.append(f"({letter}) {label} {target.describe()}: {commands}")
     return (
         f"{key()}: the last deployment ran {previous.describe()} and this configuration asks for "
         f"{current.describe()}, which changes both the trusted bundle and the signing anchor in "
