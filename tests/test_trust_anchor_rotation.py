@@ -9,6 +9,7 @@ signed the issuer is verified with `cryptography` on the certificates themselves
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import itertools
 import json
@@ -402,3 +403,18 @@ def test_bring_your_own_issuer_renewed_from_the_same_anchor_does_not_roll_the_ca
     first = _byo_run([anchor], make_cert("identity.linkerd.cluster.local", signer=anchor))
     renewed = _byo_run([anchor], make_cert("identity.linkerd.cluster.local", signer=anchor))
     assert template_annotations(first) == template_annotations(renewed)
+
+
+def test_issuer_renewal_inside_a_step_does_not_roll_the_caches(monkeypatch) -> None:
+    from components import linkerd_certs
+
+    start = dt.datetime(2026, 9, 1, 12, tzinfo=dt.UTC)
+    monkeypatch.setattr(linkerd_certs, "utc_now", lambda: start)
+    before = run_program(config(2, [1, 2]))
+    # One renewal period later the issuer is re-issued (a new renewal generation)...
+    monkeypatch.setattr(linkerd_certs, "utc_now", lambda: start + dt.timedelta(hours=8760 - 1440))
+    after = run_program(config(2, [1, 2]), previous_outputs=before.outputs)
+    gen = before.outputs["linkerdIdentity"]["issuerGeneration"]
+    assert {r.name for r in after.of_type(LOCALLY_SIGNED)} == {f"linkerd-issuer-a2-g{gen + 1}"}
+    # ...by the same anchor, so the proxies need no restart.
+    assert template_annotations(after) == template_annotations(before)
