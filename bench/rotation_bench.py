@@ -12,16 +12,15 @@ stack (no rotation) with no previous deployment.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
 import fake_providers  # noqa: E402, F401
 from harness import run_program  # noqa: E402
+from program_bench import timed_runs  # noqa: E402
 
 STEPS = [(1, [1]), (1, [1, 2]), (2, [1, 2]), (2, [2]), (2, [2, 3]), (3, [2, 3]), (3, [3])]
 
@@ -45,13 +44,8 @@ def main() -> None:
                 config(count, signing, trusted), previous_outputs=previous
             ).outputs
         for label, cfg, prev in rows:
-            times, resources = [], 0
-            for _ in range(args.repeat):
-                start = time.perf_counter()
-                run = run_program(cfg, previous_outputs=prev)
-                times.append(time.perf_counter() - start)
-                resources = len(run.resources)
-            print(f"{count:>6} {label:>22} {resources:>9} {statistics.median(times):>9.3f}")
+            median, resources = timed_runs(args.repeat, cfg, previous_outputs=prev)
+            print(f"{count:>6} {label:>22} {resources:>9} {median:>9.3f}")
 
 
 if __name__ == "__main__":
