@@ -13,11 +13,14 @@ from components.gateway_api import GatewayApiCrds, GatewayApiCrdsArgs
 from components.linkerd import LinkerdControlPlane, LinkerdControlPlaneArgs
 from components.meshed_cache import MeshedCache, MeshedCacheArgs
 from components.mtls_check import MtlsCheck, MtlsCheckArgs, all_verified, not_checked
+from components.trust_anchors import cache_restart_annotations, check_rotation_step
 from settings import CacheSettings, SettingsError, load_settings
 from settings.outputs import cache_output_keys
 
 try:
     settings = load_settings()
+    # A trust-anchor rotation moves one step per `up`, judged against the last deployment.
+    check_rotation_step(settings.linkerd)
 except SettingsError as error:
     # A clean message naming each key, no traceback, and nothing registered.
     raise pulumi.RunError(str(error)) from None
@@ -69,6 +72,8 @@ for namespace in settings.namespaces:
         ),
     )
 
+# Each trust-anchor rotation step restarts the caches (README.md "Rotating the trust anchor").
+restart_annotations = cache_restart_annotations(settings.linkerd)
 # (output key, settings, component) per cache, in configuration order.
 caches: list[tuple[str, CacheSettings, MeshedCache]] = [
     (
@@ -76,7 +81,12 @@ caches: list[tuple[str, CacheSettings, MeshedCache]] = [
         cache,
         MeshedCache(
             f"{cache.namespace}/{cache.name}",
-            MeshedCacheArgs(cache=cache, meshed=meshed, trust_domain=settings.linkerd.trust_domain),
+            MeshedCacheArgs(
+                cache=cache,
+                meshed=meshed,
+                trust_domain=settings.linkerd.trust_domain,
+                restart_annotations=restart_annotations,
+            ),
             opts=pulumi.ResourceOptions(depends_on=[namespaces[cache.namespace], *mesh]),
         ),
     )
@@ -125,6 +135,7 @@ for key, cache, component in caches:
                 pod_template_fingerprint=component.pod_template_fingerprint,
                 authorization=cache.authorization.value,
                 servers=component.server_names,
+                trust_roots_sha256=control_plane.trust_roots_sha256 if control_plane else None,
                 kube_context=kubernetes_config.get("context"),
                 kubeconfig=kubernetes_config.get("kubeconfig"),
                 prometheus_url=check.prometheus_url,

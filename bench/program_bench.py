@@ -13,6 +13,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
@@ -35,6 +36,17 @@ def caches(count: int) -> list[dict]:
     ]
 
 
+def timed_runs(repeat: int, config: dict, **kw: Any) -> tuple[float, int]:
+    """(median wall seconds of `repeat` whole program runs, resources registered)."""
+    times, resources = [], 0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run = run_program(config, **kw)
+        times.append(time.perf_counter() - start)
+        resources = len(run.resources)
+    return statistics.median(times), resources
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
@@ -43,13 +55,7 @@ def main() -> None:
     for count in (1, 10, 50):
         config = {"caches": caches(count)}
         secrets = {"gridgainLicense": LICENSE} if count > 1 else None
-        times, resources = [], 0
-        for _ in range(args.repeat):
-            start = time.perf_counter()
-            run = run_program(config, secrets=secrets)
-            times.append(time.perf_counter() - start)
-            resources = len(run.resources)
-        median = statistics.median(times)
+        median, resources = timed_runs(args.repeat, config, secrets=secrets)
         print(f"{count:>6} {resources:>9} {median:>9.3f} {1000 * median / count:>9.1f}")
 
 

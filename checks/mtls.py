@@ -286,6 +286,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="expected Linkerd Server per port, e.g. "
         "47100=ignite-communication,47500=ignite-discovery (required for strict/meshed)",
     )
+    parser.add_argument(
+        "--trust-roots-sha256",
+        metavar="HEX",
+        help="SHA-256 of the current Linkerd trust bundle (stack output "
+        "linkerdIdentity.trustRootsSha256): every pod's linkerd.io/trust-root-sha256 must equal "
+        "it, or the pod still runs with old trust roots and is reported",
+    )
     parser.add_argument("--timeout", type=_positive, default=300.0, help="seconds (default 300)")
     parser.add_argument(
         "--interval", type=_positive, default=5.0, help="seconds between rounds (default 5)"
@@ -344,6 +351,7 @@ def main(
             identity=args.identity,
             authorization=args.authorization,
             expected_servers=args.servers,
+            trust_roots_sha256=args.trust_roots_sha256,
         )
     except ValidationError as exc:
         parser.error(

@@ -444,6 +444,16 @@ def advice(kind: str, exp: Expectation, pod: str | None = None) -> tuple[str, st
             "later) and restart the pods; until then only --authorization permissive can be "
             "checked.",
         )
+    if kind == "stale-trust-roots":
+        return (
+            "The pod was injected with other trust roots than the current bundle (its "
+            "linkerd.io/trust-root-sha256 annotation differs or is missing): it still runs with "
+            "the old trust anchors, so during a trust-anchor rotation it will reject peers whose "
+            "certificates chain to the new anchor.",
+            f"Restart it so the injector gives it the current bundle: kubectl delete pod/{target} "
+            f"-n {ns} (the StatefulSet re-creates it), or {_restart(exp)}. List every meshed pod "
+            "still on other trust roots with: python -m checks.trust_roots",
+        )
     if kind == "metrics":
         return (
             "The proxy's admin endpoint (port 4191) could not be read or did not return Prometheus "
@@ -651,6 +661,18 @@ def evaluate(
                         "pod has no linkerd-proxy container (proxy not injected)",
                     )
                 )
+            elif exp.trust_roots_sha256 and info.trust_root_sha256 != exp.trust_roots_sha256:
+                failures.append(
+                    _fail(
+                        exp,
+                        "stale-trust-roots",
+                        name,
+                        None,
+                        "pod runs with other trust roots: linkerd.io/trust-root-sha256 is "
+                        f"{info.trust_root_sha256 or 'missing'}, the current bundle's is "
+                        f"{exp.trust_roots_sha256}",
+                    )
+                )
 
         scraped = metrics_text_by_pod.get(name)
         status: MetricsStatus = "skipped"
@@ -710,6 +732,7 @@ def evaluate(
             metrics=status,
             metrics_error=metrics_error,
             ports=ports,
+            trust_root_sha256=info.trust_root_sha256,
         )
 
     # Per pod and port: plaintext and wrong identities fail outright, whatever else was seen.

@@ -6,6 +6,7 @@ read by the Pulumi component and by people, and the rest of the stack outputs ar
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -13,6 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.alias_generators import to_camel
 
 PROXY_CONTAINER = "linkerd-proxy"
+# Set by Linkerd's injector on every meshed pod: hex(sha256(the trust bundle it injected))
+# (linkerd/linkerd2 pkg/inject/inject.go injectObjectMeta, commit b24cd40).
+TRUST_ROOT_ANNOTATION = "linkerd.io/trust-root-sha256"
 
 ProxyKind = Literal["sidecar", "native-sidecar"]
 MetricsStatus = Literal["ok", "empty", "unparseable", "unavailable", "skipped"]
@@ -41,6 +45,16 @@ class Expectation(_Model):
     # (port -> Server name; its AuthorizationPolicy has the same name). permissive: not checked.
     authorization: Authorization = "permissive"
     expected_servers: dict[int, str] = Field(default_factory=dict)
+    # When set, every pod's linkerd.io/trust-root-sha256 must equal it: the pod was injected with
+    # the current trust bundle (README.md "Rotating the trust anchor").
+    trust_roots_sha256: str | None = None
+
+    @field_validator("trust_roots_sha256")
+    @classmethod
+    def _sha256(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[0-9a-f]{64}", value):
+            raise ValueError("must be a SHA-256 in lower-case hex (64 characters)")
+        return value
 
     @field_validator("ports")
     @classmethod
@@ -98,6 +112,8 @@ class PodInfo(_Model):
     terminating: bool = False
     proxy: ProxyKind | None = None
     service_account: str | None = None
+    # The pod's linkerd.io/trust-root-sha256 annotation (set by Linkerd's injector).
+    trust_root_sha256: str | None = None
 
     @property
     def proxy_injected(self) -> bool:
@@ -157,6 +173,7 @@ class PodReport(_Model):
     metrics: MetricsStatus
     metrics_error: str | None = None
     ports: dict[int, PortReport] = Field(default_factory=dict)
+    trust_root_sha256: str | None = None
 
 
 class Failure(_Model):
@@ -195,6 +212,7 @@ class Report(_Model):
     ports: tuple[int, ...]
     authorization: Authorization = "permissive"
     expected_servers: dict[int, str] = Field(default_factory=dict)
+    expected_trust_roots_sha256: str | None = None
     metrics_source: str | None = None
     checked_at: datetime
     attempts: int = 1
@@ -214,6 +232,7 @@ class Report(_Model):
             ports=exp.ports,
             authorization=exp.authorization,
             expected_servers=exp.expected_servers,
+            expected_trust_roots_sha256=exp.trust_roots_sha256,
             **fields,
         )
 

@@ -18,7 +18,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from checks.mtls_report import PROXY_CONTAINER, Expectation, Failure, PodInfo, ScrapeFailure
+from checks.mtls_report import (
+    PROXY_CONTAINER,
+    TRUST_ROOT_ANNOTATION,
+    Expectation,
+    Failure,
+    PodInfo,
+    ScrapeFailure,
+)
 
 # prometheus: checks/mtls_prometheus.py (one aggregated query per round, not a scrape per pod).
 MetricsSource = Literal["linkerd", "kubectl", "prometheus"]
@@ -176,6 +183,7 @@ def _pod_info(item: Mapping[str, Any]) -> PodInfo:
         terminating=meta.get("deletionTimestamp") is not None,
         proxy=proxy,
         service_account=spec.get("serviceAccountName"),
+        trust_root_sha256=(meta.get("annotations") or {}).get(TRUST_ROOT_ANNOTATION),
     )
 
 

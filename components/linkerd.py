@@ -18,11 +18,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.linkerd_cni import LinkerdCni, LinkerdCniArgs
-from components.linkerd_identity import (
-    Identity,
+from components.linkerd_identity import Identity, renewal_generation, webhook_serving_cert
+from components.trust_anchors import (
+    chart_trust_anchors,
     generated_identity,
-    renewal_generation,
-    webhook_serving_cert,
+    identity_extras,
+    trust_roots_sha256,
 )
 from pki import linkerd as linkerd_pki
 from settings.linkerd import LINKERD_HELM_REPO, LinkerdSettings
@@ -76,7 +77,7 @@ def control_plane_values(
 ) -> dict[str, Any]:
     values: dict[str, Any] = {
         "identityTrustDomain": trust_domain,
-        "identityTrustAnchorsPEM": identity.trust_anchor_pem,
+        "identityTrustAnchorsPEM": chart_trust_anchors(identity),
         "identity": {
             "issuer": {
                 "scheme": "linkerd.io/tls",
@@ -125,6 +126,7 @@ class LinkerdControlPlane(pulumi.ComponentResource):
         self.namespace = namespace.metadata.name
         in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[*outer, namespace])
 
+        anchor_pems: dict[int, pulumi.Output[str]] | None = None
         if cfg.bring_your_own:
             assert cfg.trust_anchor_pem and cfg.issuer_cert_pem and cfg.issuer_key_pem
             identity = Identity(
@@ -134,23 +136,19 @@ class LinkerdControlPlane(pulumi.ComponentResource):
                 resources=[],
             )
         else:
-            if cfg.rotate_trust_anchor:
-                pulumi.log.warn(
-                    "cachemesh:linkerd.rotateTrustAnchor is true: the Linkerd trust anchor is NOT "
-                    "protected, so this update may replace it. Every meshed pod keeps the old "
-                    "anchor until it restarts, and meshed traffic fails until then. Follow "
-                    "README.md 'Rotating the trust anchor', then set it back to false.",
-                    resource=self,
-                )
-            identity = generated_identity(
+            generated = generated_identity(
                 trust_domain=cfg.trust_domain,
+                plan=cfg.trust_anchors.plan,
                 anchor_validity_hours=certs.trust_anchor_validity_hours,
                 validity_hours=certs.validity_hours,
                 early_renewal_hours=certs.early_renewal_hours,
                 generation=generation,
-                protect_anchor=not cfg.rotate_trust_anchor,
                 parent=self,
             )
+            identity, anchor_pems = generated.identity, generated.anchor_pems
+        # What every pod that runs with the current bundle carries (README.md "Rotating the
+        # trust anchor"); the mTLS check compares each cache pod with it.
+        self.trust_roots_sha256: pulumi.Output[str] = trust_roots_sha256(identity)
 
         bundles: dict[str, pulumi.Input[str]] = {}
         secrets: list[k8s.core.v1.Secret] = []
@@ -235,6 +233,9 @@ class LinkerdControlPlane(pulumi.ComponentResource):
                 **(r.as_output() if r else {"trustAnchor": None, "issuer": None}),
             }
         )
+        self.identity = pulumi.Output.all(
+            self.identity, identity_extras(cfg, identity, anchor_pems)
+        ).apply(lambda parts: {**parts[0], **parts[1]})
         # Without certificates to read (none issued yet) nothing is claimed healthy.
         self.health = report.apply(lambda r: r.health_output() if r else {"healthy": False})
         self.register_outputs(

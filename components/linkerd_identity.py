@@ -12,8 +12,9 @@ at least `earlyRenewalHours` left. Inside a generation every input is the same, 
 `pulumi up` is a no-op. A new generation means new resource names: Pulumi creates the new key and
 certificate, updates the chart and Secrets, then deletes the old ones.
 
-The trust anchor has no generation: it is protected, and only `cachemesh:linkerd.rotateTrustAnchor`
-lifts the protection (see README.md, "Rotating the trust anchor").
+The trust anchors and the issuer they sign are made by components/trust_anchors.py: the anchors
+have generations of their own (`cachemesh:linkerd.trustAnchors`, README.md "Rotating the trust
+anchor"), and the issuer's names carry this renewal generation.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ from datetime import datetime
 
 import pulumi
 import pulumi_tls as tls
-
-from pki.linkerd import issuer_name, trust_anchor_name
 
 ALGORITHM = "ECDSA"
 # pulumi-tls defaults to P224, which Linkerd rejects: always ask for P-256.
@@ -56,72 +55,13 @@ class ServingCert:
     key_pem: pulumi.Output[str]  # secret
 
 
-def _secret(value: pulumi.Input[str]) -> pulumi.Output[str]:
+def secret(value: pulumi.Input[str]) -> pulumi.Output[str]:
     """pulumi.Output.secret with its type spelt out (mypy cannot infer it from an Output[str])."""
     return pulumi.Output.secret(value)
 
 
 def _key(name: str, opts: pulumi.ResourceOptions) -> tls.PrivateKey:
     return tls.PrivateKey(name, algorithm=ALGORITHM, ecdsa_curve=CURVE, opts=opts)
-
-
-def generated_identity(
-    *,
-    trust_domain: str,
-    anchor_validity_hours: int,
-    validity_hours: int,
-    early_renewal_hours: int,
-    generation: int,
-    protect_anchor: bool,
-    parent: pulumi.Resource,
-) -> Identity:
-    """Trust anchor (root CA, protected) -> issuer (intermediate CA of this generation)."""
-    child = pulumi.ResourceOptions(parent=parent)
-    anchor_opts = pulumi.ResourceOptions(parent=parent, protect=protect_anchor)
-    anchor_key = _key("linkerd-trust-anchor-key", anchor_opts)
-    anchor = tls.SelfSignedCert(
-        "linkerd-trust-anchor",
-        private_key_pem=pulumi.Output.secret(anchor_key.private_key_pem),
-        subject={"common_name": trust_anchor_name(trust_domain)},
-        is_ca_certificate=True,
-        set_subject_key_id=True,
-        allowed_uses=list(ANCHOR_USES),
-        validity_period_hours=anchor_validity_hours,
-        opts=anchor_opts,
-    )
-    issuer_key = _key(f"linkerd-issuer-key-g{generation}", child)
-    request = tls.CertRequest(
-        f"linkerd-issuer-csr-g{generation}",
-        private_key_pem=pulumi.Output.secret(issuer_key.private_key_pem),
-        subject={"common_name": issuer_name(trust_domain)},
-        opts=child,
-    )
-    issuer = tls.LocallySignedCert(
-        f"linkerd-issuer-g{generation}",
-        cert_request_pem=request.cert_request_pem,
-        ca_cert_pem=anchor.cert_pem,
-        ca_private_key_pem=pulumi.Output.secret(anchor_key.private_key_pem),
-        is_ca_certificate=True,
-        set_subject_key_id=True,
-        # No pathLenConstraint: pulumi-tls cannot emit pathLen 0. Its max_path_length=0 only sets
-        # Go's MaxPathLen, never MaxPathLenZero, and Go's CreateCertificate writes 0 without
-        # MaxPathLenZero as "no limit" (hashicorp/terraform-provider-tls
-        # internal/provider/common_cert.go @d72d90e1, which pulumi-tls bridges). Linkerd's own
-        # issuer is made with pathLen 0 (linkerd2 pkg/tls/ca.go GenerateCA sets MaxPathLenZero);
-        # here the limit is what the identity controller does: it issues only end-entity
-        # certificates (pkg/tls/ca.go IssueEndEntityCrt).
-        allowed_uses=list(ISSUER_USES),
-        validity_period_hours=validity_hours,
-        # Recorded for pulumi-tls's `ready_for_renewal`; the generation does the actual renewal.
-        early_renewal_hours=early_renewal_hours,
-        opts=child,
-    )
-    return Identity(
-        trust_anchor_pem=anchor.cert_pem,
-        issuer_cert_pem=issuer.cert_pem,
-        issuer_key_pem=pulumi.Output.secret(issuer_key.private_key_pem),
-        resources=[anchor_key, anchor, issuer_key, request, issuer],
-    )
 
 
 def webhook_serving_cert(
@@ -140,7 +80,7 @@ def webhook_serving_cert(
     key = _key(f"{service}-webhook-key-g{generation}", child)
     cert = tls.SelfSignedCert(
         f"{service}-webhook-g{generation}",
-        private_key_pem=_secret(key.private_key_pem),
+        private_key_pem=secret(key.private_key_pem),
         subject={"common_name": host},
         dns_names=[host],
         is_ca_certificate=True,
@@ -155,4 +95,4 @@ def webhook_serving_cert(
     # kubert/v0.26.0 = cb414ccc, pinned by linkerd2 edge-26.8.1's Cargo.lock), while
     # pulumi-tls's private_key_pem is SEC1 (`EC PRIVATE KEY`) for ECDSA. The Go webhooks read
     # PKCS#8 too.
-    return ServingCert(cert_pem=cert.cert_pem, key_pem=_secret(key.private_key_pem_pkcs8))
+    return ServingCert(cert_pem=cert.cert_pem, key_pem=secret(key.private_key_pem_pkcs8))

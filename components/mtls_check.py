@@ -40,6 +40,9 @@ class MtlsCheckArgs:
     # by the program's own Servers (port -> Server name).
     authorization: str = "permissive"
     servers: dict[int, str] = field(default_factory=dict)
+    # linkerd.io/trust-root-sha256 of the current trust bundle (LinkerdControlPlane): every pod
+    # must carry it, and a new bundle re-runs the check.
+    trust_roots_sha256: pulumi.Input[str] | None = None
     kube_context: str | None = None
     kubeconfig: str | None = None
     # metrics_source "prometheus": where the Prometheus API is (one of the two) and the proxies'
@@ -49,7 +52,7 @@ class MtlsCheckArgs:
     prometheus_job: str | None = None
 
 
-def check_command(args: MtlsCheckArgs) -> str:
+def check_command(args: MtlsCheckArgs, trust_roots_sha256: str | None = None) -> str:
     argv = [
         # This program's own interpreter: the venv that has the check's dependencies. An
         # absolute path, so a checkout elsewhere re-runs the check once (harmless), and the
@@ -80,6 +83,8 @@ def check_command(args: MtlsCheckArgs) -> str:
             argv += ["--prometheus-service", args.prometheus_service]
         if args.prometheus_job:
             argv += ["--prometheus-job", args.prometheus_job]
+    if trust_roots_sha256:
+        argv += ["--trust-roots-sha256", trust_roots_sha256]
     if args.kube_context:
         argv += ["--context", args.kube_context]
     if args.kubeconfig:
@@ -118,10 +123,17 @@ class MtlsCheck(pulumi.ComponentResource):
         self, name: str, args: MtlsCheckArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("cachemesh:index:MtlsCheck", name, None, opts)
+        create: pulumi.Input[str] = check_command(args)
+        triggers: list[pulumi.Input[str]] = [args.pod_template_fingerprint]
+        if args.trust_roots_sha256 is not None:
+            create = pulumi.Output.from_input(args.trust_roots_sha256).apply(
+                lambda sha: check_command(args, sha)
+            )
+            triggers.append(args.trust_roots_sha256)
         run = command.local.Command(
             f"{name}-mtls-check",
-            create=check_command(args),
-            triggers=[args.pod_template_fingerprint],
+            create=create,
+            triggers=triggers,
             # Run from the project so `-m checks.mtls` resolves whatever the CLI's directory.
             dir=str(PROJECT_ROOT),
             opts=pulumi.ResourceOptions(parent=self),

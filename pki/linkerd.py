@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -235,6 +235,16 @@ def chain_problem(
     except ChainError as error:
         return str(error)
     return None
+
+
+def signed_by(cert: x509.Certificate, parent: x509.Certificate) -> bool:
+    """Whether `parent` named and signed `cert` (the signature alone; chain_problem judges the
+    rest of a chain by Go's rules)."""
+    try:
+        cert.verify_directly_issued_by(parent)
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return False
+    return True
 
 
 def is_ca(cert: x509.Certificate) -> bool:

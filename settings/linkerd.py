@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator
 
 from pki import linkerd as linkerd_pki
 from pki.linkerd import CertificateProblem, read_certificates, read_private_key
+from pki.trust_rotation import AnchorPlan, plan_problems
 from settings.base import DnsSubdomain, SettingsModel
 
 LINKERD_HELM_REPO = "https://helm.linkerd.io/edge"
@@ -106,7 +107,7 @@ class CertificateSettings(SettingsModel):
     # fewer than earlyRenewalHours are left (see components/linkerd_identity.py).
     validity_hours: int = Field(default=8760, ge=48)
     early_renewal_hours: int = Field(default=1440, ge=0)
-    # The trust anchor: long-lived, protected, never replaced without rotateTrustAnchor.
+    # The trust anchors: long-lived; the signing one is protected (see trustAnchors).
     trust_anchor_validity_hours: int = Field(default=87600, ge=8760)
 
 
@@ -120,6 +121,25 @@ def _pem_certificates(value: str | None) -> str | None:
         raise ValueError(str(exc)) from None
 
 
+class TrustAnchorSettings(SettingsModel):
+    """`cachemesh:linkerd.trustAnchors`: numbered anchor generations of the generated identity.
+    A rotation is three `pulumi up`s (README.md "Rotating the trust anchor")."""
+
+    signing: int = Field(default=1, ge=1)
+    trusted: tuple[int, ...] = Field(default=(1,), min_length=1, max_length=2)
+
+    @field_validator("trusted")
+    @classmethod
+    def _generations(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(g < 1 for g in value):
+            raise ValueError("anchor generations are numbered from 1")
+        return value
+
+    @property
+    def plan(self) -> AnchorPlan:
+        return AnchorPlan(signing=self.signing, trusted=self.trusted)
+
+
 class LinkerdSettings(SettingsModel):
     enabled: bool = True
     version: str = DEFAULT_LINKERD_VERSION
@@ -129,8 +149,10 @@ class LinkerdSettings(SettingsModel):
     trust_anchor_pem: str | None = None
     issuer_cert_pem: str | None = None
     issuer_key_pem: SecretStr | None = None
-    # The one way to let `pulumi up` replace the protected trust anchor.
-    rotate_trust_anchor: bool = False
+    # The generated identity's anchors: which generation signs, which are trusted.
+    trust_anchors: TrustAnchorSettings = TrustAnchorSettings()
+    # Removed (replaced by trustAnchors); kept only to refuse it with a clear message.
+    rotate_trust_anchor: bool | None = None
     # Install the Linkerd CNI plugin (chart linkerd2-cni) and run the control plane with
     # cniEnabled: no linkerd-init container in meshed pods (README.md "The CNI plugin").
     cni: bool = False
@@ -196,6 +218,7 @@ def linkerd_problems(
             "would be re-issued on every run. Fix with: pulumi config set --path "
             "'linkerd.certificates.earlyRenewalHours' 1440"
         )
+    problems += trust_anchor_problems(linkerd, key)
     if not linkerd.enabled:
         if linkerd.cni:
             problems.append(
@@ -263,4 +286,31 @@ def linkerd_problems(
                 f"tested with. Fix with: pulumi config set --path gatewayApi.version {wanted} "
                 "(or pick the Linkerd version paired with yours in README.md)"
             )
+    return problems
+
+
+def trust_anchor_problems(linkerd: LinkerdSettings, key: Callable[..., str]) -> list[str]:
+    """`rotateTrustAnchor` is gone; `trustAnchors` is for the generated identity and must be a
+    valid rotation state on its own (whether it is one step from the deployed state is checked
+    against the previous deployment: components/trust_anchors.py)."""
+    problems: list[str] = []
+    if linkerd.rotate_trust_anchor is not None:
+        problems.append(
+            f"{key('rotateTrustAnchor')}: was removed. The trust anchor is now rotated without "
+            f"downtime in three `pulumi up` steps with {key('trustAnchors')} (README.md "
+            "'Rotating the trust anchor'). Remove it with: pulumi config rm --path "
+            "linkerd.rotateTrustAnchor; then, to start a rotation from anchor 1 to anchor 2: "
+            "pulumi config set --path linkerd.trustAnchors.signing 1; pulumi config set --path "
+            "'linkerd.trustAnchors.trusted[0]' 1; pulumi config set --path "
+            "'linkerd.trustAnchors.trusted[1]' 2"
+        )
+    if "trust_anchors" in linkerd.model_fields_set and linkerd.bring_your_own:
+        problems.append(
+            f"{key('trustAnchors')}: numbers the anchors cachemesh generates, but "
+            f"{key('trustAnchorPem')} brings your own. Rotate your own anchor by putting the "
+            "bundle in trustAnchorPem (README.md 'Rotating the trust anchor', bring-your-own), "
+            "and remove this key: pulumi config rm --path linkerd.trustAnchors"
+        )
+    elif not linkerd.bring_your_own:
+        problems += plan_problems(linkerd.trust_anchors.plan)
     return problems

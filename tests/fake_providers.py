@@ -9,6 +9,7 @@ the certificates' validity with it.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -201,10 +202,34 @@ def fake_locally_signed_cert(args: MockResourceArgs) -> dict[str, Any]:
     return out
 
 
+# pulumi-tls keeps what it created in the stack's state: a later `pulumi up` whose inputs for a
+# resource are unchanged has no diff, so the same key and certificate come back. A test that runs
+# the program twice "against one stack" sets STATE = {} (and back to None after); each faker then
+# answers a resource whose name and inputs it has seen with the outputs it gave then.
+STATE: dict[tuple[str, str, str], dict[str, Any]] | None = None
+
+
+def _stateful(
+    type_: str, faker: Callable[[MockResourceArgs], dict[str, Any]]
+) -> Callable[[MockResourceArgs], dict[str, Any]]:
+    def fake(args: MockResourceArgs) -> dict[str, Any]:
+        if STATE is None:
+            return faker(args)
+        key = (type_, args.name, json.dumps(_inputs(args), sort_keys=True, default=str))
+        if key not in STATE:
+            STATE[key] = faker(args)
+        return STATE[key]
+
+    return fake
+
+
 FAKERS = {
-    "tls:index/privateKey:PrivateKey": fake_private_key,
-    "tls:index/selfSignedCert:SelfSignedCert": fake_self_signed_cert,
-    "tls:index/certRequest:CertRequest": fake_cert_request,
-    "tls:index/locallySignedCert:LocallySignedCert": fake_locally_signed_cert,
+    type_: _stateful(type_, faker)
+    for type_, faker in {
+        "tls:index/privateKey:PrivateKey": fake_private_key,
+        "tls:index/selfSignedCert:SelfSignedCert": fake_self_signed_cert,
+        "tls:index/certRequest:CertRequest": fake_cert_request,
+        "tls:index/locallySignedCert:LocallySignedCert": fake_locally_signed_cert,
+    }.items()
 }
 harness.OUTPUT_FAKERS.update(FAKERS)

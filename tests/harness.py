@@ -106,6 +106,8 @@ class ProgramRun:
     secret_outputs: set[str]
     component_outputs: dict[str, dict[str, Any]]
     logs: list[tuple[str, str]] = field(default_factory=list)
+    # Stacks the program read through a StackReference (org/project/stack).
+    stack_references: list[str] = field(default_factory=list)
 
     def of_type(self, type_: str) -> list[Registered]:
         return [r for r in self.resources if r.type == type_]
@@ -166,8 +168,21 @@ class ProgramRun:
         return [m for level, m in self.logs if level == "warning"]
 
 
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+
 class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self, previous_outputs: Mapping[str, Any] | None = None) -> None:
+        self.previous_outputs = dict(previous_outputs or {})
+        self.stack_references: list[str] = []
+
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
+        if args.typ == STACK_REFERENCE:
+            # A read, answered as Pulumi's builtin provider answers it (builtins.go
+            # readStackReference): the referenced stack's outputs, {} for a stack never deployed.
+            name = args.inputs["name"]
+            self.stack_references.append(name)
+            return name, {"name": name, "outputs": self.previous_outputs, "secretOutputNames": []}
         outputs = dict(args.inputs)
         faker = OUTPUT_FAKERS.get(args.typ)
         if faker is not None:
@@ -264,12 +279,16 @@ def run_program(
     secrets: Mapping[str, str] | None = None,
     preview: bool = False,
     stack: str = "dev",
+    previous_outputs: Mapping[str, Any] | None = None,
 ) -> ProgramRun:
     """Run __main__.py under mocks with this stack config; return everything it registered.
 
+    `previous_outputs` are the stack outputs of the last deployment, as a StackReference to the
+    stack itself reads them (none: the stack was never deployed).
+
     Exceptions the program raises (for instance a pulumi.RunError for bad config) propagate.
     """
-    mocks = _Mocks()
+    mocks = _Mocks(previous_outputs)
     monitor = _RecordingMonitor(mocks)
     logger = logging.getLogger(f"cachemesh-test-{id(monitor)}")
     logger.propagate = False
@@ -310,4 +329,5 @@ def run_program(
         secret_outputs=set(_secret_paths(raw_outputs)),
         component_outputs=monitor.component_outputs,
         logs=collector.records,
+        stack_references=mocks.stack_references,
     )

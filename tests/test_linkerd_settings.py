@@ -36,6 +36,7 @@ def test_bring_your_own_identity_is_passed_to_the_chart_trimmed():
     secrets["linkerd"]["trustAnchorPem"] = f"\n  {anchor_pem}\n\n"
     run = run_program(config, secrets=secrets)
     values = run.one(*CONTROL_PLANE).inputs["values"]
+    # Handed over without surrounding whitespace (README.md "Rotating the trust anchor").
     assert values["identityTrustAnchorsPEM"] == anchor_pem.strip()
     assert (
         values["identity"]["issuer"]["tls"]["crtPEM"] == secrets["linkerd"]["issuerCertPem"].strip()

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 from harness import OUTPUT_FAKERS, ProgramRun, run_program
-from test_mtls_check import IDENTITY, FakeCluster, cluster  # noqa: F401  (fixture reuse)
+from test_mtls_check import FIXTURES, IDENTITY, FakeCluster, cluster  # noqa: F401  (fixture reuse)
 
 from components.mtls_check import MtlsCheckArgs, check_command, parse_check_output
 
@@ -236,9 +236,20 @@ def test_strict_command_line_refuses_traffic_admitted_by_the_default_policy(
 
 def test_the_default_stacks_own_check_command_verifies_a_strict_cluster(
     cluster: FakeCluster,  # noqa: F811
+    tmp_path,
 ) -> None:
-    cluster.use("pods-2-strict.json", "strict-verified-2")
-    check = _check(run_program())
+    import fake_providers  # noqa: F401  (real certificates, so the check gets a bundle hash)
+
+    run = run_program()
+    check = _check(run)
+    # Pods injected with the program's current trust bundle carry its hash.
+    sha = run.outputs["linkerdIdentity"]["trustRootsSha256"]
+    assert f"--trust-roots-sha256 {sha}" in check["create"]
+    pods = json.loads((FIXTURES / "pods-2-strict.json").read_text())
+    for pod in pods["items"]:
+        pod["metadata"]["annotations"]["linkerd.io/trust-root-sha256"] = sha
+    (tmp_path / "pods.json").write_text(json.dumps(pods))
+    cluster.use(str(tmp_path / "pods.json"), "strict-verified-2")
     result = subprocess.run(
         ["/bin/sh", "-c", check["create"]],
         cwd=check["dir"],

@@ -1,0 +1,189 @@
+"""List every meshed pod in the cluster that runs with other Linkerd trust roots than the current
+bundle: the pods to restart before the next step of a trust-anchor rotation.
+
+    python -m checks.trust_roots                         # compare with the cluster's bundle
+    python -m checks.trust_roots --trust-roots-sha256 HEX  # compare with a given bundle hash
+
+Linkerd's injector writes `linkerd.io/trust-root-sha256` = hex(sha256(bundle)) on every pod it
+meshes, the bundle being the bytes of `ca-bundle.crt` in the `linkerd-identity-trust-roots`
+ConfigMap it mounts (linkerd/linkerd2 commit b24cd40: controller/proxy-injector/webhook.go reads
+the file, pkg/inject/inject.go hashes it). The chart writes the same annotation on the control
+plane's own pods from the chart value (charts/partials/templates/_metadata.tpl); cachemesh hands
+the chart the bundle trimmed, as the ConfigMap holds it, so one hash describes every pod. Without
+--trust-roots-sha256 the ConfigMap is read and hashed exactly as the injector does.
+
+Every namespace is listed, the control plane's included. A pod counts as meshed when it has a
+`linkerd-proxy` container (sidecar or native sidecar). Prints a JSON report on stdout; exits 0
+when every meshed pod carries the current hash, 1 when some do not, 2 when it cannot run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
+
+from checks.mtls_report import PROXY_CONTAINER, TRUST_ROOT_ANNOTATION
+from checks.mtls_tools import Tools, run_tool
+
+TRUST_ROOTS_CONFIGMAP = "linkerd-identity-trust-roots"
+TRUST_ROOTS_KEY = "ca-bundle.crt"
+EXIT_CURRENT = 0
+EXIT_STALE = 1
+EXIT_CANNOT_RUN = 2
+
+
+class CannotRun(Exception):
+    """The listing cannot be made; the message says what to do."""
+
+
+def _meshed(pod: Mapping[str, Any]) -> bool:
+    spec = pod.get("spec") or {}
+    containers = [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]
+    return any(c.get("name") == PROXY_CONTAINER for c in containers)
+
+
+def _owner(pod: Mapping[str, Any]) -> str | None:
+    refs = (pod.get("metadata") or {}).get("ownerReferences") or []
+    ref = next((r for r in refs if r.get("controller")), refs[0] if refs else None)
+    if not ref:
+        return None
+    kind, name = ref.get("kind", ""), ref.get("name", "")
+    # A Deployment's pods belong to a ReplicaSet named <deployment>-<pod-template-hash>.
+    if kind == "ReplicaSet" and re.search(r"-[a-z0-9]{5,10}$", name):
+        return f"deployment/{name.rsplit('-', 1)[0]}"
+    return f"{kind.lower()}/{name}"
+
+
+def stale_pods(pods_json: Mapping[str, Any], sha256: str) -> list[dict[str, Any]]:
+    """Meshed pods whose annotation is not `sha256`, each with what to run to restart it."""
+    out: list[dict[str, Any]] = []
+    for pod in pods_json.get("items") or []:
+        if not _meshed(pod):
+            continue
+        meta = pod.get("metadata") or {}
+        found = (meta.get("annotations") or {}).get(TRUST_ROOT_ANNOTATION)
+        if found == sha256:
+            continue
+        ns, name = meta.get("namespace", ""), meta.get("name", "")
+        owner = _owner(pod)
+        restart = (
+            f"kubectl rollout restart {owner} -n {ns}"
+            if owner and owner.split("/")[0] in ("deployment", "statefulset", "daemonset")
+            else f"kubectl delete pod/{name} -n {ns}"
+        )
+        out.append(
+            {
+                "namespace": ns,
+                "pod": name,
+                "owner": owner,
+                "trustRootSha256": found,
+                "restart": restart,
+            }
+        )
+    return out
+
+
+def _kubectl_json(tools: Tools, *args: str) -> dict[str, Any]:
+    result = run_tool(
+        tools.kubectl_argv(*args, "-o", "json", f"--request-timeout={int(tools.call_timeout)}s"),
+        tools.call_timeout,
+    )
+    if result.missing:
+        raise CannotRun(f"{result.error}. Install kubectl, then re-run.")
+    if not result.ok:
+        raise CannotRun(
+            f"{result.describe()}. Check the kubeconfig and context (--context/--kubeconfig) and "
+            "that you may read pods in all namespaces and the ConfigMap in the Linkerd namespace."
+        )
+    try:
+        doc = json.loads(result.stdout)
+    except ValueError as exc:
+        raise CannotRun(f"kubectl returned JSON that could not be read: {exc}") from None
+    if not isinstance(doc, dict):
+        raise CannotRun("kubectl returned JSON that is not an object")
+    return doc
+
+
+def current_sha256(tools: Tools, namespace: str) -> str:
+    """hex(sha256) of the bundle the injector mounts, as it hashes it (the bytes, no trimming)."""
+    doc = _kubectl_json(tools, "get", "configmap", TRUST_ROOTS_CONFIGMAP, "-n", namespace)
+    bundle = (doc.get("data") or {}).get(TRUST_ROOTS_KEY)
+    if not isinstance(bundle, str):
+        raise CannotRun(
+            f"ConfigMap {namespace}/{TRUST_ROOTS_CONFIGMAP} has no {TRUST_ROOTS_KEY}; is Linkerd "
+            "installed in that namespace (--linkerd-namespace)?"
+        )
+    return hashlib.sha256(bundle.encode()).hexdigest()
+
+
+def _sha256(text: str) -> str:
+    if not re.fullmatch(r"[0-9a-f]{64}", text):
+        raise argparse.ArgumentTypeError("not a SHA-256 in lower-case hex (64 characters)")
+    return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m checks.trust_roots",
+        description="List meshed pods (all namespaces) not running with the current Linkerd "
+        "trust bundle.",
+        epilog="Exit codes: 0 every meshed pod is current, 1 some are not, 2 cannot run.",
+    )
+    parser.add_argument(
+        "--trust-roots-sha256",
+        type=_sha256,
+        metavar="HEX",
+        help="the current bundle's hash (stack output linkerdIdentity.trustRootsSha256); "
+        f"default: hash ca-bundle.crt of ConfigMap {TRUST_ROOTS_CONFIGMAP}",
+    )
+    parser.add_argument("--linkerd-namespace", default="linkerd")
+    parser.add_argument("--context", help="kube context, passed to kubectl")
+    parser.add_argument("--kubeconfig", help="kubeconfig path, passed to kubectl")
+    parser.add_argument("--call-timeout", type=float, default=60.0, help="seconds per call")
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    args = build_parser().parse_args(argv)
+    tools = Tools(context=args.context, kubeconfig=args.kubeconfig, call_timeout=args.call_timeout)
+    try:
+        sha = args.trust_roots_sha256 or current_sha256(tools, args.linkerd_namespace)
+        pods = _kubectl_json(tools, "get", "pods", "--all-namespaces")
+    except CannotRun as exc:
+        print(f"checks.trust_roots: cannot run: {exc}", file=err)
+        print(json.dumps({"current": None, "error": str(exc)}, indent=2), file=out)
+        return EXIT_CANNOT_RUN
+    stale = stale_pods(pods, sha)
+    meshed = sum(1 for p in pods.get("items") or [] if _meshed(p))
+    print(
+        json.dumps(
+            {
+                "trustRootsSha256": sha,
+                "meshedPods": meshed,
+                "current": not stale,
+                "stale": stale,
+            },
+            indent=2,
+        ),
+        file=out,
+    )
+    for pod in stale:
+        print(
+            f"{pod['namespace']}/{pod['pod']}: {TRUST_ROOT_ANNOTATION} is "
+            f"{pod['trustRootSha256'] or 'missing'}; it still runs with other trust roots. "
+            f"Restart it: {pod['restart']}",
+            file=err,
+        )
+    return EXIT_CURRENT if not stale else EXIT_STALE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
