@@ -9,9 +9,11 @@ import pulumi
 
 from components.cache_alerts import CacheAlerts, CacheAlertsArgs
 from components.cache_namespace import CacheNamespace, CacheNamespaceArgs
+from components.cache_rollout import CacheRollout, CacheRolloutArgs
 from components.gateway_api import GatewayApiCrds, GatewayApiCrdsArgs
+from components.kube import LINKERD_VERSION
 from components.linkerd import LinkerdControlPlane, LinkerdControlPlaneArgs
-from components.meshed_cache import MeshedCache, MeshedCacheArgs
+from components.meshed_cache import CONTAINER_NAME, MeshedCache, MeshedCacheArgs
 from components.mtls_check import MtlsCheck, MtlsCheckArgs, all_verified, not_checked
 from components.trust_anchors import cache_restart_annotations, check_rotation_step
 from settings import CacheSettings, SettingsError, load_settings
@@ -72,8 +74,13 @@ for namespace in settings.namespaces:
         ),
     )
 
-# Each trust-anchor rotation step restarts the caches (README.md "Rotating the trust anchor").
-restart_annotations = cache_restart_annotations(settings.linkerd)
+# Pod-template annotations whose change restarts every cache (through its CacheRollout, after
+# the control plane is ready): a Linkerd upgrade reaches the proxies only when the pods restart,
+# and each trust-anchor rotation step must reach them too (README.md "Rotating the trust anchor").
+restart_annotations: dict[str, str] = cache_restart_annotations(settings.linkerd)
+if meshed:
+    restart_annotations[LINKERD_VERSION] = settings.linkerd.version
+
 # (output key, settings, component) per cache, in configuration order.
 caches: list[tuple[str, CacheSettings, MeshedCache]] = [
     (
@@ -110,8 +117,31 @@ pulumi.export(
     },
 )
 
-# Prove it: one post-deploy mTLS check per cache, once its pods and the control plane are ready.
 kubernetes_config = pulumi.Config("kubernetes")
+# The StatefulSets are OnDelete: each cache's pods are restarted by its rollout, one at a time and
+# only when the cluster is whole and rebalanced (README "Day 2").
+rollouts: dict[str, CacheRollout] = {
+    key: CacheRollout(
+        f"{cache.namespace}/{cache.name}",
+        CacheRolloutArgs(
+            namespace=cache.namespace,
+            statefulset=cache.name,
+            replicas=cache.replicas,
+            container=CONTAINER_NAME,
+            timeout_seconds=cache.rollout.timeout_seconds,
+            interval_seconds=cache.rollout.interval_seconds,
+            pod_template_fingerprint=component.pod_template_fingerprint,
+            kube_context=kubernetes_config.get("context"),
+            kubeconfig=kubernetes_config.get("kubeconfig"),
+            restart_loses_data=cache.restart_loses_data,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=[component, *mesh]),
+    )
+    for key, cache, component in caches
+}
+pulumi.export("rollout", {key: rollout.summary for key, rollout in rollouts.items()})
+
+# Prove it: one post-deploy mTLS check per cache, once its pods and the control plane are ready.
 check = settings.mtls_check
 mtls: dict[str, pulumi.Input[dict]] = {}
 for key, cache, component in caches:
@@ -142,7 +172,7 @@ for key, cache, component in caches:
                 prometheus_service=check.prometheus_service,
                 prometheus_job=check.prometheus_job,
             ),
-            opts=pulumi.ResourceOptions(depends_on=[component, *mesh]),
+            opts=pulumi.ResourceOptions(depends_on=[component, rollouts[key], *mesh]),
         ).report
 pulumi.export("mtls", mtls)
 

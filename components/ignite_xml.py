@@ -18,6 +18,12 @@ SCHEMA_LOCATION = (
     "http://www.springframework.org/schema/beans/spring-beans.xsd"
 )
 WORK_DIRECTORY = "/ignite/work"
+# A node that holds the last copy of a partition waits, when asked to stop (SIGTERM -> the JVM's
+# shutdown hook -> IgnitionEx.stop(true) -> determineShutdownPolicy), until a backup exists
+# elsewhere. IgniteConfiguration.shutdownPolicy in apache/ignite (2.9+) and gridgain/gridgain
+# (8.7.22+, GG-29031; tag 8.9.33 commit 25fc6163f1b): org.apache.ignite.ShutdownPolicy; Spring
+# converts the string to the enum. See README "Day 2: what a change does to running caches".
+SHUTDOWN_POLICY = "GRACEFUL"
 
 
 def _tag(name: str) -> str:
@@ -69,6 +75,7 @@ def render_ignite_config(
         {"id": "ignite.cfg", "class": "org.apache.ignite.configuration.IgniteConfiguration"},
     )
     ET.SubElement(cfg, _tag("property"), {"name": "workDirectory", "value": WORK_DIRECTORY})
+    ET.SubElement(cfg, _tag("property"), {"name": "shutdownPolicy", "value": SHUTDOWN_POLICY})
 
     cache_list = _list_property(cfg, "cacheConfiguration")
     for cache in caches:

@@ -11,6 +11,9 @@ LINKERD_DEFAULT_INBOUND_POLICY = "config.linkerd.io/default-inbound-policy"
 AUTHORIZATION_MODE = "cachemesh.io/authorization"
 # Pods roll when the node configuration changes (a ConfigMap edit alone would not restart them).
 CONFIG_CHECKSUM = "cachemesh.io/config-sha256"
+# The Linkerd version the pods' proxies were injected by: a Linkerd upgrade changes it, which
+# restarts the caches (safely, through CacheRollout) so their proxies run the new version.
+LINKERD_VERSION = "cachemesh.io/linkerd-version"
 
 
 def selector_labels(cache_name: str) -> dict[str, str]:

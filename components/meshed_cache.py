@@ -45,13 +45,37 @@ NODE_ENV: tuple[tuple[str, str], ...] = (
     ("JVM_OPTS", "-Djava.net.preferIPv4Stack=true"),
 )
 
+# The JVM must get SIGTERM for ShutdownPolicy GRACEFUL to act (its shutdown hook runs the wait).
+# The kubelet signals only the container's PID 1. apacheignite/ignite: Dockerfile `CMD
+# $IGNITE_HOME/run.sh` (shell form) and run.sh ends in `exec java` (apache/ignite
+# deliveries/docker/apache-ignite/run.sh, 00fe69fc544e; x86_64/Dockerfile, 1fb866919ae5), so
+# java is PID 1 when /bin/sh execs its single command. gridgain/enterprise: its Dockerfile is not
+# public; the last public one (gridgain/gridgain 9505c0cfd72^ docker/apache-ignite/run.sh) runs
+# bin/ignite.sh without exec, and ignite.sh runs java in a restart loop without exec (tag 8.9.33
+# bin/ignite.sh), so bash is PID 1 and, having no SIGTERM handler as PID 1, drops the signal.
+# Rather than depend on either, a preStop hook sends SIGTERM to the node's JVM (found by its main
+# class; the hook's own shell, whose command line names it too, is skipped) and waits until it
+# has exited. Within terminationGracePeriodSeconds; after that the kubelet SIGKILLs regardless.
+NODE_MAIN_CLASS = "org.apache.ignite.startup.cmdline.CommandLineStartup"
+STOP_NODE_SCRIPT = (
+    "self=$$; "
+    "for d in /proc/[0-9]*; do "
+    'pid="${d#/proc/}"; '
+    '[ "$pid" = "$self" ] && continue; '
+    f'if grep -q {NODE_MAIN_CLASS} "$d/cmdline" 2>/dev/null; then '
+    'kill -TERM "$pid" 2>/dev/null; '
+    'while kill -0 "$pid" 2>/dev/null; do sleep 1; done; '
+    "fi; "
+    "done"
+)
+
 
 def probe_paths(cache: CacheSettings) -> tuple[str, ...]:
     """The REST requests the kubelet makes (readiness, liveness); none when probes are off."""
     product = cache.product_spec
     if not cache.probes.enabled:
         return ()
-    return (product.readiness_probe_path, product.liveness_probe_path)
+    return (cache.readiness_probe_path, product.liveness_probe_path)
 
 
 def probes(cache: CacheSettings) -> dict[str, dict]:
@@ -73,7 +97,7 @@ def probes(cache: CacheSettings) -> dict[str, dict]:
 
     return {
         "readinessProbe": probe(
-            product.readiness_probe_path, settings.readiness_initial_delay_seconds
+            cache.readiness_probe_path, settings.readiness_initial_delay_seconds
         ),
         "livenessProbe": probe(
             product.liveness_probe_path, settings.liveness_initial_delay_seconds
@@ -251,6 +275,9 @@ class MeshedCache(pulumi.ComponentResource):
                         "env": [{"name": k, "value": v} for k, v in NODE_ENV],
                         "ports": [{"containerPort": p.number} for p in product.ports],
                         "volumeMounts": mounts,
+                        "lifecycle": {
+                            "preStop": {"exec": {"command": ["/bin/sh", "-c", STOP_NODE_SCRIPT]}}
+                        },
                         **probes(cache),
                     }
                 ],
@@ -262,6 +289,9 @@ class MeshedCache(pulumi.ComponentResource):
             spec={
                 "replicas": cache.replicas,
                 "podManagementPolicy": cache.pod_management_policy,
+                # The controller never replaces a pod by itself: CacheRollout (checks.rollout)
+                # evicts them one at a time, each only when the cluster is whole and rebalanced.
+                "updateStrategy": {"type": "OnDelete"},
                 "serviceName": headless_name,
                 "selector": {"matchLabels": selector_labels(cache.name)},
                 "template": pod_template,

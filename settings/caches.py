@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, field_validator
 
 from settings.base import Quantity, SettingsModel, dns1123_label
 from settings.products import PRODUCTS, Product, ProductKey
+from settings.rollout import RolloutSettings
 
 # A StatefulSet's pods carry a `controller-revision-hash` label of NAME-<10 chars>, which must stay
 # a 63-character label; Kubernetes therefore caps StatefulSet names at 52 in practice.
@@ -135,6 +136,8 @@ class CacheSettings(SettingsModel):
     # OrderedReady (the guide's default) lets node 0 form the cluster and the rest join it.
     pod_management_policy: Literal["OrderedReady", "Parallel"] = "OrderedReady"
     termination_grace_period_seconds: int = Field(default=60, ge=0)
+    # How CacheRollout restarts the pods after a pod template change (README "Day 2").
+    rollout: RolloutSettings = RolloutSettings()
 
     @field_validator("cache_configurations")
     @classmethod
@@ -154,3 +157,23 @@ class CacheSettings(SettingsModel):
     @property
     def effective_image(self) -> str:
         return self.image or self.product_spec.default_image
+
+    @property
+    def restart_loses_data(self) -> str | None:
+        """Why restarting any one pod of this cache loses data whatever the rollout does, or None.
+        The data is in memory: only a copy on another node survives a restart."""
+        if self.replicas < 2:
+            return f"replicas is {self.replicas}: a restarted node's data has no copy elsewhere"
+        unbacked = [
+            c.name
+            for c in self.cache_configurations
+            if c.cache_mode is CacheMode.PARTITIONED and c.backups == 0
+        ]
+        if unbacked:
+            return f"PARTITIONED cache(s) {', '.join(unbacked)} have backups: 0"
+        return None
+
+    @property
+    def readiness_probe_path(self) -> str:
+        """The readiness request for this cache's image version (settings/products.py)."""
+        return self.product_spec.readiness_probe_path_for(self.effective_image)

@@ -6,8 +6,24 @@ Spring beans, licence — so the rest of the program never branches on the produ
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
+
+Version = tuple[int, int, int]
+# The leading MAJOR.MINOR.PATCH of an image tag: `8.9.35-openjdk17-slim` -> (8, 9, 35).
+_TAG_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?![\d.])")
+
+
+def image_version(image: str) -> Version | None:
+    """The product version an image reference names by its tag; None for `latest`, a digest-only
+    reference or any tag that does not start with MAJOR.MINOR.PATCH."""
+    reference = image.split("@", 1)[0]
+    _name, sep, tag = reference.rpartition(":")
+    if not sep or "/" in tag:  # no tag (a registry port is followed by a path)
+        return None
+    match = _TAG_VERSION.match(tag)
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
 
 
 class PortAccess(StrEnum):
@@ -61,6 +77,15 @@ class LicenseSpec:
 
 
 @dataclass(frozen=True)
+class VersionedProbe:
+    """A REST request the product answers from `since` on, better than the default probe."""
+
+    since: Version
+    path: str
+    source: str
+
+
+@dataclass(frozen=True)
 class Product:
     key: str
     display_name: str
@@ -73,6 +98,18 @@ class Product:
     # REST commands (ignite-rest-http) the kubelet probes: "kernal started", and "answers at all".
     readiness_probe_path: str = "/ignite?cmd=probe"
     liveness_probe_path: str = "/ignite?cmd=version"
+    # Readiness probes that say more than "kernel started", newest last; chosen by image version.
+    readiness_probes_since: tuple[VersionedProbe, ...] = ()
+
+    def readiness_probe_path_for(self, image: str) -> str:
+        """The readiness request for this image: the newest probe its version has, or the
+        default when the version is older or cannot be read from the tag."""
+        version = image_version(image)
+        path = self.readiness_probe_path
+        for probe in self.readiness_probes_since:
+            if version is not None and version >= probe.since:
+                path = probe.path
+        return path
 
     @property
     def server_first_ports(self) -> tuple[int, ...]:
@@ -160,6 +197,16 @@ PRODUCTS: dict[ProductKey, Product] = {
             ),
         ),
         license=GRIDGAIN_LICENSE,
+        readiness_probes_since=(
+            # 503 "rebalance in progress" while the node still has MOVING partitions (latched
+            # once ready). gridgain/gridgain tag 8.9.35 (4943067a994), commit 4dfefa9 "GG-42091",
+            # GridProbeCommandHandler; ../shared/research/day2-lifecycle.md 1a.
+            VersionedProbe(
+                since=(8, 9, 35),
+                path="/ignite?cmd=probe&kind=readiness",
+                source="gridgain/gridgain 8.9.35 GridProbeCommandHandler (GG-42091)",
+            ),
+        ),
     ),
 }
 

@@ -16,6 +16,19 @@ STACKS = {
         {"caches": [{"name": "ignite", "product": "gridgain8"}]},
         {"gridgainLicense": LICENSE_XML},
     ),
+    # The readiness probe of GridGain 8.9.35+ (cmd=probe&kind=readiness), OnDelete, preStop.
+    "gridgain8-readiness-probe": (
+        {
+            "caches": [
+                {
+                    "name": "ignite",
+                    "product": "gridgain8",
+                    "image": "gridgain/enterprise:8.9.35-openjdk17-slim",
+                }
+            ]
+        },
+        {"gridgainLicense": LICENSE_XML},
+    ),
     "several-caches": (
         {
             "caches": [

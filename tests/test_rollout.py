@@ -1,0 +1,338 @@
+"""The rollout end to end: the real CLI and subprocess code against a stand-in `kubectl` that plays
+the StatefulSet controller, the Eviction API and an Ignite cluster (tests/fixtures/rollout/).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_mtls_check import Result
+
+from checks.rollout import GATE_CLUSTER, GATE_EVICTION, GATE_POD_BACK, main
+from checks.rollout_tools import parse_metric_table
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "rollout"
+OLD, NEW = "ignite-5d8f7c9b6", "ignite-7b9c5d4f8"
+
+
+def cluster_state(replicas: int = 3, updated: tuple[str, ...] = (), **overrides: Any) -> dict:
+    """A whole, rebalanced cluster whose StatefulSet has a new update revision; the pods in
+    `updated` are already on it."""
+    names = [f"ignite-{i}" for i in range(replicas)]
+    state: dict[str, Any] = {
+        "namespace": "ignite",
+        "statefulset": {
+            "name": "ignite",
+            "replicas": replicas,
+            "selector": {"app": "ignite", "type": "server"},
+            "updateRevision": NEW,
+            "currentRevision": OLD,
+            "generation": 2,
+            "observedGeneration": 2,
+        },
+        "pdbMaxUnavailable": 1,
+        "readyAfterPolls": 2,
+        "rebalanceAfterPolls": 2,
+        "pods": {
+            n: {
+                "uid": f"uid-{i}",
+                "revision": NEW if n in updated else OLD,
+                "ready": True,
+                "pollsLeft": 0,
+            }
+            for i, n in enumerate(names)
+        },
+        "cluster": {"rebalanced": True, "pollsLeft": 0},
+        "uidCounter": 100,
+        "log": [],
+        "evictions": [],
+    }
+    state.update(overrides)
+    return state
+
+
+@dataclass
+class FakeCluster:
+    bin_dir: Path
+    state_path: Path
+    monkeypatch: pytest.MonkeyPatch
+
+    def load(self, state: dict) -> FakeCluster:
+        self.state_path.write_text(json.dumps(state))
+        return self
+
+    @property
+    def state(self) -> dict:
+        return json.loads(self.state_path.read_text())
+
+    def run(self, *extra: str, timeout: str = "120", replicas: int = 3) -> Result:
+        # A generous default: gates that must pass may take several stand-in calls each, and the
+        # machine is shared; cases that expect a gate to fail pass a short timeout.
+        out, err = io.StringIO(), io.StringIO()
+        argv = [
+            "--namespace", "ignite",
+            "--statefulset", "ignite",
+            "--replicas", str(replicas),
+            "--timeout", timeout,
+            "--interval", "0.01",
+            *extra,
+        ]  # fmt: skip
+        rc = main(argv, stdout=out, stderr=err)
+        return Result(rc, json.loads(out.getvalue()), err.getvalue())
+
+    def evicted(self) -> list[str]:
+        return [e["pod"] for e in self.state["evictions"]]
+
+    def revisions(self) -> dict[str, str]:
+        return {n: p["revision"] for n, p in self.state["pods"].items()}
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeCluster:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    tool = bin_dir / "kubectl"
+    # -S: no site-packages, so each call starts fast; the stand-in needs only the stdlib.
+    tool.write_text(f"#!{sys.executable} -S\n{(FIXTURES / 'fake_kubectl.py').read_text()}")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    state_path = tmp_path / "cluster.json"
+    monkeypatch.setenv("FAKE_ROLLOUT_STATE", str(state_path))
+    return FakeCluster(bin_dir, state_path, monkeypatch).load(cluster_state())
+
+
+def _actions(result: Result) -> dict[str, str]:
+    return {p["pod"]: p["action"] for p in result.report["pods"]}
+
+
+# --- a clean rollout ----------------------------------------------------------------------------
+
+
+def test_clean_rollout_restarts_every_pod_from_the_highest_ordinal_down(
+    cluster: FakeCluster,
+) -> None:
+    result = cluster.run()
+    assert result.rc == 0, result.stderr
+    assert cluster.evicted() == ["ignite-2", "ignite-1", "ignite-0"]
+    assert result.report["restarted"] == ["ignite-2", "ignite-1", "ignite-0"]
+
+
+def test_clean_rollout_never_restarts_a_pod_while_the_cluster_is_unsettled(
+    cluster: FakeCluster,
+) -> None:
+    cluster.run()
+    evictions = cluster.state["evictions"]
+    assert len(evictions) == 3
+    for eviction in evictions:
+        assert eviction["rebalanced"] is True, eviction
+        assert eviction["readyPods"] == eviction["replicas"], eviction
+
+
+def test_clean_rollout_waits_for_the_rebalance_after_each_restart(cluster: FakeCluster) -> None:
+    result = cluster.run()
+    # The stand-in keeps cluster.Rebalanced false for a while after each restart: every gate
+    # after a restart needed more than the two passing polls.
+    gates = [w for p in result.report["pods"] for w in p["waits"] if w["gate"] == GATE_CLUSTER]
+    assert [g["polls"] > 2 for g in gates] == [False, True, True]
+    assert result.report["finalGate"]["passed"] is True
+    assert result.report["finalGate"]["polls"] > 2
+
+
+def test_clean_rollout_reports_completed_with_every_pod_on_the_update_revision(
+    cluster: FakeCluster,
+) -> None:
+    report = cluster.run().report
+    assert report["completed"] is True
+    assert report["status"] == "completed"
+    assert report["updateRevision"] == NEW
+    assert report["podsOnUpdateRevision"] == 3
+    assert set(cluster.revisions().values()) == {NEW}
+    assert _actions(cluster.run()) == {
+        "ignite-2": "already-updated",
+        "ignite-1": "already-updated",
+        "ignite-0": "already-updated",
+    }
+
+
+def test_report_says_how_long_each_wait_took(cluster: FakeCluster) -> None:
+    step = cluster.run().report["pods"][0]
+    assert [w["gate"] for w in step["waits"]] == [GATE_CLUSTER, GATE_EVICTION, GATE_POD_BACK]
+    assert all(isinstance(w["seconds"], float) and w["passed"] for w in step["waits"])
+
+
+def test_every_call_names_the_namespace_and_the_context(cluster: FakeCluster) -> None:
+    cluster.run("--context", "kind-cachemesh", "--kubeconfig", "/tmp/kc")
+    calls = [c["argv"] for c in cluster.state["log"]]
+    assert calls
+    for argv in calls:
+        head = argv[: argv.index("--")] if "--" in argv else argv
+        assert head[head.index("-n") : head.index("-n") + 2] == ["-n", "ignite"]
+        assert "--context" in head and "--kubeconfig" in head
+
+
+def test_uses_only_the_documented_kubectl_calls(cluster: FakeCluster) -> None:
+    cluster.run()
+    kinds = set()
+    for call in cluster.state["log"]:
+        argv = [a for a in call["argv"] if a not in ("-n", "ignite")]
+        kinds.add(tuple(argv[:2]) if argv[0] != "exec" else ("exec",))
+    assert kinds == {("get", "statefulset"), ("get", "pods"), ("exec",), ("create", "--raw")}
+
+
+# --- resuming -----------------------------------------------------------------------------------
+
+
+def test_resumed_rollout_restarts_only_the_pods_still_on_the_old_revision(
+    cluster: FakeCluster,
+) -> None:
+    cluster.load(cluster_state(updated=("ignite-2", "ignite-1")))
+    result = cluster.run()
+    assert result.rc == 0, result.stderr
+    assert cluster.evicted() == ["ignite-0"]
+    assert _actions(result) == {
+        "ignite-2": "already-updated",
+        "ignite-1": "already-updated",
+        "ignite-0": "restarted",
+    }
+
+
+# --- gates that do not pass ---------------------------------------------------------------------
+
+
+def test_rebalance_that_never_finishes_stops_after_the_first_pod(cluster: FakeCluster) -> None:
+    cluster.load(cluster_state(neverRebalance=True))
+    result = cluster.run(timeout="0.5")
+    assert result.rc == 1
+    assert cluster.evicted() == ["ignite-2"]
+    assert cluster.revisions() == {"ignite-0": OLD, "ignite-1": OLD, "ignite-2": NEW}
+
+
+def test_rebalance_that_never_finishes_names_the_gate_that_failed(cluster: FakeCluster) -> None:
+    cluster.load(cluster_state(neverRebalance=True))
+    report = cluster.run(timeout="0.5").report
+    assert report["completed"] is False
+    assert report["failedGate"] == GATE_CLUSTER
+    assert "cluster.Rebalanced is false" in report["reason"]
+    assert _actions_from(report) == {
+        "ignite-2": "restarted",
+        "ignite-1": "stopped",
+        "ignite-0": "not-reached",
+    }
+    assert report["podsOnUpdateRevision"] == 1
+
+
+def _actions_from(report: dict) -> dict[str, str]:
+    return {p["pod"]: p["action"] for p in report["pods"]}
+
+
+def test_pod_that_never_becomes_ready_stops_the_rollout(cluster: FakeCluster) -> None:
+    cluster.load(cluster_state(neverReady=["ignite-2"]))
+    result = cluster.run(timeout="0.5")
+    assert result.rc == 1
+    assert cluster.evicted() == ["ignite-2"]
+    assert result.report["failedGate"] == GATE_POD_BACK
+    assert "ignite-2 is not Ready" in result.report["reason"]
+    assert cluster.revisions()["ignite-1"] == OLD
+
+
+def test_no_rebalanced_row_is_never_taken_as_rebalanced(cluster: FakeCluster) -> None:
+    cluster.load(cluster_state(omitRebalancedRow=True))
+    result = cluster.run(timeout="0.3")
+    assert result.rc == 1
+    assert cluster.evicted() == []
+    assert result.report["failedGate"] == GATE_CLUSTER
+    assert "printed no cluster.Rebalanced row" in result.report["reason"]
+
+
+def test_no_metric_found_message_is_never_taken_as_rebalanced(cluster: FakeCluster) -> None:
+    cluster.load(cluster_state(unknownMetric=True))
+    result = cluster.run(timeout="0.3")
+    assert result.rc == 1
+    assert cluster.evicted() == []
+
+
+def test_a_missing_server_node_keeps_the_gate_closed(cluster: FakeCluster) -> None:
+    state = cluster_state()
+    state["pods"]["ignite-0"].update(ready=False, pollsLeft=0)
+    cluster.load({**state, "neverReady": ["ignite-0"]})
+    result = cluster.run(timeout="0.3")
+    assert result.rc == 1
+    assert cluster.evicted() == []
+    assert "pods not Ready: ignite-0" in result.report["reason"]
+
+
+def test_eviction_refused_by_the_disruption_budget_stops_without_a_restart(
+    cluster: FakeCluster,
+) -> None:
+    cluster.load(cluster_state(pdbMaxUnavailable=0))
+    result = cluster.run(timeout="0.3")
+    assert result.rc == 1
+    assert cluster.evicted() == []
+    assert result.report["failedGate"] == GATE_EVICTION
+    assert "429" in result.report["reason"]
+
+
+# --- cannot run ---------------------------------------------------------------------------------
+
+
+def test_missing_kubectl_exits_2(cluster: FakeCluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    (cluster.bin_dir / "kubectl").unlink()
+    monkeypatch.setenv("PATH", str(cluster.bin_dir))
+    result = cluster.run()
+    assert result.rc == 2
+    assert result.report["status"] == "cannot-run"
+    assert "kubectl not found" in result.report["reason"]
+
+
+def test_unknown_statefulset_exits_2(cluster: FakeCluster) -> None:
+    out = io.StringIO()
+    argv = ["--namespace", "ignite", "--statefulset", "nope", "--replicas", "3"]
+    rc = main(argv, stdout=out, stderr=io.StringIO())
+    assert rc == 2
+    assert 'StatefulSet "nope" not found' in json.loads(out.getvalue())["reason"]
+
+
+def test_unreachable_cluster_exits_2(cluster: FakeCluster) -> None:
+    cluster.load(cluster_state(unreachable=True))
+    result = cluster.run()
+    assert result.rc == 2
+    assert "cannot reach the cluster" in result.report["reason"]
+
+
+# --- control.sh output --------------------------------------------------------------------------
+
+CONTROL_OUTPUT = (FIXTURES / "control-metric-cluster.txt").read_text()
+
+
+def test_metric_table_is_read_after_the_warnings_and_banner() -> None:
+    rows = parse_metric_table(CONTROL_OUTPUT)
+    assert rows["cluster.Rebalanced"] == "true"
+    assert rows["cluster.TotalServerNodes"] == "3"
+    assert "JVM_OPTS" not in " ".join(rows)
+
+
+def test_no_metric_found_output_has_no_rows() -> None:
+    text = CONTROL_OUTPUT.split("metric  ")[0] + (
+        "No metric with specified name was found [name=cluster]\n"
+        "Command [METRIC] finished with code: 0\n"
+    )
+    assert parse_metric_table(text) == {}
+
+
+def test_an_update_revision_the_controller_has_not_observed_is_not_trusted(
+    cluster: FakeCluster,
+) -> None:
+    state = cluster_state()
+    state["statefulset"]["observedGeneration"] = 1  # the controller has not seen generation 2
+    cluster.load(state)
+    result = cluster.run(timeout="0.3")
+    assert result.rc == 1
+    assert result.report["failedGate"] == "statefulset-observed"
+    assert cluster.evicted() == []
