@@ -57,7 +57,8 @@ class MetricsError(ValueError):
         self.status: MetricsStatus = status
 
 
-class Connection(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Connection:
     """One `tcp_open_total` sample on a cache port, reduced to what the check needs."""
 
     direction: str  # "inbound" | "outbound"
@@ -73,7 +74,8 @@ class Connection(NamedTuple):
     server: str | None = None  # normalised `kind:name` of the Server/default policy (inbound)
 
 
-class AuthzSample(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class AuthzSample:
     """One inbound authorization counter sample on a checked port."""
 
     outcome: str  # "allow" | "deny" | "terminate" | "unauthorized"

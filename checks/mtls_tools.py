@@ -24,6 +24,7 @@ from checks.mtls_report import (
     Expectation,
     Failure,
     PodInfo,
+    ProxyKind,
     ScrapeFailure,
 )
 
@@ -159,7 +160,7 @@ def _pod_info(item: Mapping[str, Any]) -> PodInfo:
     status = item.get("status") or {}
     containers = spec.get("containers") or []
     init_containers = spec.get("initContainers") or []
-    proxy = None
+    proxy: ProxyKind | None = None
     if any(c.get("name") == PROXY_CONTAINER for c in containers):
         proxy = "sidecar"
     elif any(

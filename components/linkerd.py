@@ -18,7 +18,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.linkerd_cni import LinkerdCni, LinkerdCniArgs
-from components.linkerd_identity import Identity, renewal_generation, webhook_serving_cert
+from components.linkerd_identity import (
+    Identity,
+    renewal_generation,
+    secret,
+    webhook_serving_cert,
+)
 from components.trust_anchors import (
     chart_trust_anchors,
     generated_identity,
@@ -48,7 +53,7 @@ WEBHOOKS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def namespace_metadata(name: str = NAMESPACE, cni: bool = False) -> dict[str, Any]:
+def namespace_metadata(name: str = NAMESPACE, cni: bool = False) -> k8s.meta.v1.ObjectMetaArgsDict:
     """What `linkerd install` puts on its namespace (templates/namespace.yaml): the injector and
     validators skip it, and linkerd-init needs privileged pod security; with the CNI plugin
     (`cniEnabled`) there is no linkerd-init and the template says `restricted`."""
@@ -176,13 +181,13 @@ class LinkerdControlPlane(pulumi.ComponentResource):
                     type="kubernetes.io/tls",
                     string_data={
                         "tls.crt": serving.cert_pem,
-                        "tls.key": pulumi.Output.secret(serving.key_pem),
+                        "tls.key": secret(serving.key_pem),
                     },
                     opts=in_namespace,
                 )
             )
 
-        repo = {"repo": LINKERD_HELM_REPO}
+        repo: k8s.helm.v3.RepositoryOptsArgsDict = {"repo": LINKERD_HELM_REPO}
         crds = k8s.helm.v3.Release(
             CRDS_CHART,
             name=CRDS_CHART,

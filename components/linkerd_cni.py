@@ -27,7 +27,7 @@ CNI_CHART = "linkerd2-cni"
 READY_TIMEOUT_SECONDS = 600
 
 
-def namespace_metadata(name: str = NAMESPACE) -> dict[str, Any]:
+def namespace_metadata(name: str = NAMESPACE) -> k8s.meta.v1.ObjectMetaArgsDict:
     """What `linkerd install-cni` puts on its namespace (charts/linkerd2-cni/templates/
     cni-plugin.yaml, rendered only by the CLI): the webhooks skip it, and the DaemonSet writes to
     the node's CNI directories through hostPath volumes, which only `privileged` pod security

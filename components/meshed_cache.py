@@ -78,31 +78,29 @@ def probe_paths(cache: CacheSettings) -> tuple[str, ...]:
     return (cache.readiness_probe_path, product.liveness_probe_path)
 
 
-def probes(cache: CacheSettings) -> dict[str, dict]:
-    """Readiness and liveness over REST. Under strict/meshed authorization, CacheAuthorization
-    opens exactly these requests to the probe networks."""
+def probes(
+    cache: CacheSettings,
+) -> tuple[k8s.core.v1.ProbeArgsDict, k8s.core.v1.ProbeArgsDict] | None:
+    """Readiness and liveness over REST (in that order). Under strict/meshed authorization,
+    CacheAuthorization opens exactly these requests to the probe networks."""
     settings = cache.probes
     if not settings.enabled:
-        return {}
+        return None
     product = cache.product_spec
 
-    def probe(path: str, initial_delay: int) -> dict:
+    def probe(path: str, initial_delay: int) -> k8s.core.v1.ProbeArgsDict:
         return {
-            "httpGet": {"path": path, "port": product.http_port.number},
-            "initialDelaySeconds": initial_delay,
-            "periodSeconds": settings.period_seconds,
-            "timeoutSeconds": settings.timeout_seconds,
-            "failureThreshold": settings.failure_threshold,
+            "http_get": {"path": path, "port": product.http_port.number},
+            "initial_delay_seconds": initial_delay,
+            "period_seconds": settings.period_seconds,
+            "timeout_seconds": settings.timeout_seconds,
+            "failure_threshold": settings.failure_threshold,
         }
 
-    return {
-        "readinessProbe": probe(
-            cache.readiness_probe_path, settings.readiness_initial_delay_seconds
-        ),
-        "livenessProbe": probe(
-            product.liveness_probe_path, settings.liveness_initial_delay_seconds
-        ),
-    }
+    return (
+        probe(cache.readiness_probe_path, settings.readiness_initial_delay_seconds),
+        probe(product.liveness_probe_path, settings.liveness_initial_delay_seconds),
+    )
 
 
 @dataclass(frozen=True)
@@ -149,7 +147,9 @@ class MeshedCache(pulumi.ComponentResource):
         # Known before deployment, so the mTLS check's command line can carry it.
         self.expected_identity: str = linkerd_identity(cache.name, ns, args.trust_domain)
 
-        def meta(k8s_name: str, annotations: dict[str, str] | None = None) -> dict:
+        def meta(
+            k8s_name: str, annotations: dict[str, str] | None = None
+        ) -> k8s.meta.v1.ObjectMetaArgsDict:
             return {"name": k8s_name, "namespace": ns, "labels": labels, "annotations": annotations}
 
         # Each pod's stable name as well as the Service's: Ignite resolves a name in the IP
@@ -182,6 +182,18 @@ class MeshedCache(pulumi.ComponentResource):
         service_account = k8s.core.v1.ServiceAccount(
             f"{ns}/{cache.name}", metadata=meta(cache.name), opts=child
         )
+        service_spec: k8s.core.v1.ServiceSpecArgsDict = {
+            "cluster_ip": "None",
+            # Nodes must find each other before they are Ready, or the first pod forms the
+            # cluster alone (the IP finder reads the Service's endpoints).
+            "publish_not_ready_addresses": True,
+            "ports": [
+                {"port": p.number, "name": p.service_port_name}
+                for p in product.ports
+                if p.service_port_name is not None
+            ],
+            "selector": selector_labels(cache.name),
+        }
         service = k8s.core.v1.Service(
             f"{ns}/{headless_name}",
             # Clients resolving through the Service get opaque treatment too (Linkerd docs).
@@ -189,18 +201,7 @@ class MeshedCache(pulumi.ComponentResource):
                 headless_name,
                 {LINKERD_OPAQUE_PORTS: product.opaque_ports_annotation} if args.meshed else None,
             ),
-            spec={
-                "clusterIP": "None",
-                # Nodes must find each other before they are Ready, or the first pod forms the
-                # cluster alone (the IP finder reads the Service's endpoints).
-                "publishNotReadyAddresses": True,
-                "ports": [
-                    {"port": p.number, "name": p.service_port_name}
-                    for p in product.ports
-                    if p.service_port_name is not None
-                ],
-                "selector": selector_labels(cache.name),
-            },
+            spec=service_spec,
             opts=child,
         )
 
@@ -236,25 +237,45 @@ class MeshedCache(pulumi.ComponentResource):
 
         # Names are explicit, so the pod template is plain data: it can be fingerprinted, and
         # ordering comes from depends_on rather than from output references.
-        volumes: list[dict] = [
-            {"name": CONFIG_VOLUME, "configMap": {"name": f"{cache.name}-config"}}
+        volumes: list[k8s.core.v1.VolumeArgsDict] = [
+            {"name": CONFIG_VOLUME, "config_map": {"name": f"{cache.name}-config"}}
         ]
-        mounts: list[dict] = [{"mountPath": CONFIG_MOUNT, "name": CONFIG_VOLUME}]
+        mounts: list[k8s.core.v1.VolumeMountArgsDict] = [
+            {"mount_path": CONFIG_MOUNT, "name": CONFIG_VOLUME}
+        ]
         if product.license is not None:
             volumes.append(
                 {
                     "name": product.license.volume_name,
-                    "secret": {"secretName": product.license.secret_name},
+                    "secret": {"secret_name": product.license.secret_name},
                 }
             )
             mounts.append(
-                {"mountPath": product.license.mount_path, "name": product.license.volume_name}
+                {"mount_path": product.license.mount_path, "name": product.license.volume_name}
             )
-        volumes.append({"name": WORK_VOLUME, "emptyDir": {}})
-        mounts.append({"mountPath": WORK_MOUNT, "name": WORK_VOLUME})
+        volumes.append({"name": WORK_VOLUME, "empty_dir": {}})
+        mounts.append({"mount_path": WORK_MOUNT, "name": WORK_VOLUME})
 
         checksum = hashlib.sha256(checksum_xml.encode()).hexdigest()
-        pod_template = {
+        requirements = cache.resources.as_dict()
+        resources: k8s.core.v1.ResourceRequirementsArgsDict = {}
+        if "limits" in requirements:
+            resources["limits"] = requirements["limits"]
+        if "requests" in requirements:
+            resources["requests"] = requirements["requests"]
+        container: k8s.core.v1.ContainerArgsDict = {
+            "name": CONTAINER_NAME,
+            "image": cache.effective_image,
+            "resources": resources,
+            "env": [{"name": k, "value": v} for k, v in NODE_ENV],
+            "ports": [{"container_port": p.number} for p in product.ports],
+            "volume_mounts": mounts,
+            "lifecycle": {"pre_stop": {"exec_": {"command": ["/bin/sh", "-c", STOP_NODE_SCRIPT]}}},
+        }
+        node_probes = probes(cache)
+        if node_probes is not None:
+            container["readiness_probe"], container["liveness_probe"] = node_probes
+        pod_template: k8s.core.v1.PodTemplateSpecArgsDict = {
             "metadata": {
                 "labels": labels,
                 "annotations": {
@@ -264,52 +285,38 @@ class MeshedCache(pulumi.ComponentResource):
                 },
             },
             "spec": {
-                "serviceAccountName": cache.name,
-                "terminationGracePeriodSeconds": cache.termination_grace_period_seconds,
+                "service_account_name": cache.name,
+                "termination_grace_period_seconds": cache.termination_grace_period_seconds,
                 "volumes": volumes,
-                "containers": [
-                    {
-                        "name": CONTAINER_NAME,
-                        "image": cache.effective_image,
-                        "resources": cache.resources.as_dict(),
-                        "env": [{"name": k, "value": v} for k, v in NODE_ENV],
-                        "ports": [{"containerPort": p.number} for p in product.ports],
-                        "volumeMounts": mounts,
-                        "lifecycle": {
-                            "preStop": {"exec": {"command": ["/bin/sh", "-c", STOP_NODE_SCRIPT]}}
-                        },
-                        **probes(cache),
-                    }
-                ],
+                "containers": [container],
             },
+        }
+        statefulset_spec: k8s.apps.v1.StatefulSetSpecArgsDict = {
+            "replicas": cache.replicas,
+            "pod_management_policy": cache.pod_management_policy,
+            # The controller never replaces a pod by itself: CacheRollout (checks.rollout)
+            # evicts them one at a time, each only when the cluster is whole and rebalanced.
+            "update_strategy": {"type": "OnDelete"},
+            "service_name": headless_name,
+            "selector": {"match_labels": selector_labels(cache.name)},
+            "template": pod_template,
         }
         statefulset = k8s.apps.v1.StatefulSet(
             f"{ns}/{cache.name}",
             metadata=meta(cache.name),
-            spec={
-                "replicas": cache.replicas,
-                "podManagementPolicy": cache.pod_management_policy,
-                # The controller never replaces a pod by itself: CacheRollout (checks.rollout)
-                # evicts them one at a time, each only when the cluster is whole and rebalanced.
-                "updateStrategy": {"type": "OnDelete"},
-                "serviceName": headless_name,
-                "selector": {"matchLabels": selector_labels(cache.name)},
-                "template": pod_template,
-            },
+            spec=statefulset_spec,
             opts=pulumi.ResourceOptions.merge(
                 child, pulumi.ResourceOptions(depends_on=ready_first)
             ),
         )
         budget = cache.pod_disruption_budget
         if budget.enabled:
+            budget_spec: k8s.policy.v1.PodDisruptionBudgetSpecArgsDict = {
+                "max_unavailable": budget.max_unavailable,
+                "selector": {"match_labels": selector_labels(cache.name)},
+            }
             k8s.policy.v1.PodDisruptionBudget(
-                f"{ns}/{cache.name}",
-                metadata=meta(cache.name),
-                spec={
-                    "maxUnavailable": budget.max_unavailable,
-                    "selector": {"matchLabels": selector_labels(cache.name)},
-                },
-                opts=child,
+                f"{ns}/{cache.name}", metadata=meta(cache.name), spec=budget_spec, opts=child
             )
 
         self.namespace = statefulset.metadata.namespace
@@ -328,7 +335,7 @@ class MeshedCache(pulumi.ComponentResource):
                 "namespace": self.namespace,
                 "statefulsetName": self.statefulset_name,
                 "serviceDnsName": self.service_dns_name,
-                "serviceAccountName": self.service_account_name,
+                "service_account_name": self.service_account_name,
                 "identity": self.identity,
             }
         )
