@@ -15,14 +15,18 @@ from components.kube import LINKERD_VERSION
 from components.linkerd import LinkerdControlPlane, LinkerdControlPlaneArgs
 from components.meshed_cache import CONTAINER_NAME, MeshedCache, MeshedCacheArgs
 from components.mtls_check import MtlsCheck, MtlsCheckArgs, all_verified, not_checked
+from components.previous_deployment import previous_outputs
 from components.trust_anchors import cache_restart_annotations, check_rotation_step
-from settings import CacheSettings, SettingsError, load_settings
+from settings import CacheSettings, SettingsError, check_no_replacement, load_settings
 from settings.outputs import cache_output_keys
 
 try:
     settings = load_settings()
-    # A trust-anchor rotation moves one step per `up`, judged against the last deployment.
-    check_rotation_step(settings.linkerd)
+    # Judged against the last deployment: a trust-anchor rotation moves one step per `up`, and
+    # no change may make Kubernetes recreate a running cache's StatefulSet.
+    deployed = previous_outputs()
+    check_rotation_step(settings.linkerd, deployed)
+    check_no_replacement(settings.caches, deployed.get("caches"))
 except SettingsError as error:
     # A clean message naming each key, no traceback, and nothing registered.
     raise pulumi.RunError(str(error)) from None
@@ -107,6 +111,7 @@ pulumi.export(
             "namespace": component.namespace,
             "product": cache.product.value,
             "replicas": cache.replicas,
+            "podManagementPolicy": cache.pod_management_policy,
             "statefulset": component.statefulset_name,
             "serviceDnsName": component.service_dns_name,
             "serviceAccount": component.service_account_name,

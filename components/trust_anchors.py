@@ -25,7 +25,6 @@ from typing import Any, cast
 import pulumi
 import pulumi_tls as tls
 from cryptography.hazmat.primitives import serialization
-from pulumi.runtime.sync_await import _sync_await
 
 from components.linkerd_identity import (
     ALGORITHM,
@@ -35,6 +34,7 @@ from components.linkerd_identity import (
     Identity,
     secret,
 )
+from components.previous_deployment import previous_identity
 from pki.linkerd import issuer_name, read_certificates, signed_by, trust_anchor_name
 from pki.trust_rotation import (
     AnchorPlan,
@@ -48,9 +48,6 @@ from pki.trust_rotation import (
 )
 from settings.linkerd import LinkerdSettings
 from settings.loader import SettingsError
-
-# The stack reference that reads this stack's own last deployment.
-PREVIOUS_DEPLOYMENT = "cachemesh-previous-deployment"
 
 
 def private_key(name: str, opts: pulumi.ResourceOptions) -> tls.PrivateKey:
@@ -249,41 +246,12 @@ def cache_restart_annotations(cfg: LinkerdSettings) -> dict[str, str]:
     return byo_restart_annotations(cfg.trust_anchor_pem, hashlib.sha256(der).hexdigest())
 
 
-def previous_identity() -> Mapping[str, Any] | None:
-    """The `linkerdIdentity` output of this stack's last deployment, read through a
-    StackReference to the stack itself. Pulumi's builtin provider answers a stack reference with
-    the root stack resource's outputs of the stack's latest snapshot, and with no outputs at all
-    for a stack that was never deployed (pulumi/pulumi pkg/resource/deploy/builtins.go
-    readStackReference, commit 01c4ec3; pkg/backend/backend.go GetStackOutputs, commit 01d0d64:
-    `if res == nil { return resource.PropertyMap{}, nil }`), so the first deployment reads None.
-    Under the mock engine the read reaches Mocks.new_resource (pulumi.runtime.mocks.MockMonitor
-    .ReadResource); tests/harness.py answers it with `previous_outputs`. The program must know the
-    answer before it registers anything, so it waits for the read here (as a synchronous invoke
-    does in the Python SDK)."""
-    # Pulumi Cloud: the fully qualified name. The DIY backend calls its only organization
-    # "organization" and its legacy layout refuses names with slashes, while a bare stack name
-    # resolves in the current project in both layouts (pkg/backend/diy ParseReference).
-    org = pulumi.get_organization()
-    stack = pulumi.get_stack()
-    name = stack if org in (None, "", "organization") else f"{org}/{pulumi.get_project()}/{stack}"
-    ref = pulumi.StackReference(PREVIOUS_DEPLOYMENT, stack_name=name)
-    outputs = ref.outputs
-
-    async def read() -> Mapping[str, Any] | None:
-        if not await outputs.is_known():
-            return None
-        values = await outputs.future()
-        identity = (values or {}).get("linkerdIdentity")
-        return identity if isinstance(identity, Mapping) else None
-
-    return _sync_await(read())
-
-
-def check_rotation_step(cfg: LinkerdSettings) -> None:
-    """Refuse a generated-identity configuration that is not one step from the deployed one."""
+def check_rotation_step(cfg: LinkerdSettings, deployed: Mapping[str, Any]) -> None:
+    """Refuse a generated-identity configuration that is not one step from the deployed one
+    (`deployed`: the stack outputs of the last deployment, components/previous_deployment.py)."""
     if not cfg.enabled or cfg.bring_your_own:
         return
-    previous = previous_plan(previous_identity())
+    previous = previous_plan(previous_identity(deployed))
     if previous is None:
         return
     explicit = "trust_anchors" in cfg.model_fields_set

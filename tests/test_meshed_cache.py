@@ -276,6 +276,7 @@ def test_caches_output_describes_each_cache_for_dashboards() -> None:
             "namespace": "shop",
             "product": "ignite2",
             "replicas": 3,
+            "podManagementPolicy": "OrderedReady",
             "statefulset": "orders",
             "serviceDnsName": "orders-headless.shop.svc.cluster.local",
             "serviceAccount": "orders",
