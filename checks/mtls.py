@@ -46,9 +46,12 @@ from checks.mtls_tools import (
     CannotRun,
     MetricsSource,
     Tools,
+    add_cluster_arguments,
     get_pods,
+    non_negative_seconds,
     parse_pods,
     scrape_all,
+    tools_from_arguments,
 )
 
 __all__ = [
@@ -208,16 +211,6 @@ def _servers(text: str) -> dict[int, str]:
     return servers
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
-    return value
-
-
 def _prometheus_url(text: str) -> str:
     try:
         return parse_url(text)
@@ -293,12 +286,15 @@ def build_parser() -> argparse.ArgumentParser:
         "linkerdIdentity.trustRootsSha256): every pod's linkerd.io/trust-root-sha256 must equal "
         "it, or the pod still runs with old trust roots and is reported",
     )
-    parser.add_argument("--timeout", type=_positive, default=300.0, help="seconds (default 300)")
     parser.add_argument(
-        "--interval", type=_positive, default=5.0, help="seconds between rounds (default 5)"
+        "--timeout", type=non_negative_seconds, default=300.0, help="seconds (default 300)"
     )
-    parser.add_argument("--context", help="kube context, passed to kubectl and linkerd")
-    parser.add_argument("--kubeconfig", help="kubeconfig path, passed to kubectl and linkerd")
+    parser.add_argument(
+        "--interval",
+        type=non_negative_seconds,
+        default=5.0,
+        help="seconds between rounds (default 5)",
+    )
     parser.add_argument(
         "--metrics-source",
         choices=("linkerd", "kubectl", "prometheus"),
@@ -323,12 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_JOB,
         help=f"the scrape job of the proxies' metrics (default {DEFAULT_JOB}, linkerd-viz's)",
     )
-    parser.add_argument(
-        "--call-timeout",
-        type=_positive,
-        default=30.0,
-        help="seconds allowed for each kubectl/linkerd call (default 30)",
-    )
+    add_cluster_arguments(parser, passed_to="kubectl and linkerd", call_timeout=30.0)
     parser.add_argument(
         "--max-parallel", type=int, default=32, help="concurrent scrapes (default 32)"
     )
@@ -360,11 +351,7 @@ def main(
             )
         )
     prometheus = prometheus_endpoint(parser, args)
-    tools = Tools(
-        context=args.context,
-        kubeconfig=args.kubeconfig,
-        call_timeout=args.call_timeout or 30.0,
-    )
+    tools = tools_from_arguments(args, 30.0)
 
     def log(msg: str) -> None:
         print(f"checks.mtls: {msg}", file=err, flush=True)

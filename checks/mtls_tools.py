@@ -8,6 +8,7 @@ cure (a missing executable, an unreachable cluster on the first call).
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -285,3 +286,37 @@ def scrape_all(
     with ThreadPoolExecutor(max_workers=max(1, min(max_parallel, len(names)))) as pool:
         results = pool.map(lambda name: scrape(tools, exp, source, name), names)
         return dict(zip(names, results, strict=True))
+
+
+def non_negative_seconds(text: str) -> float:
+    """An argparse type: a number of seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    return value
+
+
+def add_cluster_arguments(
+    parser: argparse.ArgumentParser, *, passed_to: str, call_timeout: float, why: str = ""
+) -> None:
+    """--context, --kubeconfig and --call-timeout, as every command line of checks/ takes them."""
+    parser.add_argument("--context", help=f"kube context, passed to {passed_to}")
+    parser.add_argument("--kubeconfig", help=f"kubeconfig path, passed to {passed_to}")
+    parser.add_argument(
+        "--call-timeout",
+        type=non_negative_seconds,
+        default=call_timeout,
+        help=f"seconds allowed for each {passed_to} call (default {call_timeout:g}{why})",
+    )
+
+
+def tools_from_arguments(args: argparse.Namespace, default_timeout: float) -> Tools:
+    """The Tools for what add_cluster_arguments parsed (--call-timeout 0 means the default)."""
+    return Tools(
+        context=args.context,
+        kubeconfig=args.kubeconfig,
+        call_timeout=args.call_timeout or default_timeout,
+    )

@@ -35,8 +35,12 @@ from typing import Literal, TextIO
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from checks.mtls import _positive
-from checks.mtls_tools import CannotRun, Tools
+from checks.mtls_tools import (
+    CannotRun,
+    add_cluster_arguments,
+    non_negative_seconds,
+    tools_from_arguments,
+)
 from checks.rollout_tools import (
     REBALANCED,
     TOTAL_SERVER_NODES,
@@ -340,18 +344,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--container", default=DEFAULT_CONTAINER, help="the node's container (control.sh)"
     )
     parser.add_argument(
-        "--timeout", type=_positive, default=900.0, help="seconds each gate may take (900)"
+        "--timeout",
+        type=non_negative_seconds,
+        default=900.0,
+        help="seconds each gate may take (900)",
     )
     parser.add_argument(
-        "--interval", type=_positive, default=10.0, help="seconds between polls (10)"
+        "--interval", type=non_negative_seconds, default=10.0, help="seconds between polls (10)"
     )
-    parser.add_argument("--context", help="kube context, passed to kubectl")
-    parser.add_argument("--kubeconfig", help="kubeconfig path, passed to kubectl")
-    parser.add_argument(
-        "--call-timeout",
-        type=_positive,
-        default=120.0,
-        help="seconds allowed for each kubectl call (120: control.sh starts a JVM)",
+    add_cluster_arguments(
+        parser, passed_to="kubectl", call_timeout=120.0, why=": control.sh starts a JVM"
     )
     return parser
 
@@ -373,9 +375,7 @@ def main(
         timeout=args.timeout,
         interval=args.interval,
     )
-    tools = Tools(
-        context=args.context, kubeconfig=args.kubeconfig, call_timeout=args.call_timeout or 120.0
-    )
+    tools = tools_from_arguments(args, 120.0)
 
     def log(msg: str) -> None:
         print(f"checks.rollout: {msg}", file=err, flush=True)

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from checks.mtls_report import PROXY_CONTAINER, TRUST_ROOT_ANNOTATION
-from checks.mtls_tools import Tools, run_tool
+from checks.mtls_tools import Tools, add_cluster_arguments, run_tool, tools_from_arguments
 
 TRUST_ROOTS_CONFIGMAP = "linkerd-identity-trust-roots"
 TRUST_ROOTS_KEY = "ca-bundle.crt"
@@ -142,9 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"default: hash ca-bundle.crt of ConfigMap {TRUST_ROOTS_CONFIGMAP}",
     )
     parser.add_argument("--linkerd-namespace", default="linkerd")
-    parser.add_argument("--context", help="kube context, passed to kubectl")
-    parser.add_argument("--kubeconfig", help="kubeconfig path, passed to kubectl")
-    parser.add_argument("--call-timeout", type=float, default=60.0, help="seconds per call")
+    add_cluster_arguments(parser, passed_to="kubectl", call_timeout=60.0)
     return parser
 
 
@@ -153,7 +151,7 @@ def main(
 ) -> int:
     out, err = stdout or sys.stdout, stderr or sys.stderr
     args = build_parser().parse_args(argv)
-    tools = Tools(context=args.context, kubeconfig=args.kubeconfig, call_timeout=args.call_timeout)
+    tools = tools_from_arguments(args, 60.0)
     try:
         sha = args.trust_roots_sha256 or current_sha256(tools, args.linkerd_namespace)
         pods = _kubectl_json(tools, "get", "pods", "--all-namespaces")
