@@ -37,6 +37,16 @@ class Pair:
             serialization.NoEncryption(),
         ).decode()
 
+    @property
+    def traditional_key_pem(self) -> str:
+        """The key as `openssl ecparam -genkey` / `step` write it: `EC PRIVATE KEY` (SEC 1) for EC,
+        `RSA PRIVATE KEY` (PKCS#1) for RSA."""
+        return self.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        ).decode()
+
 
 def make_cert(
     cn: str,
@@ -47,15 +57,28 @@ def make_cert(
     start_days_ago: int = 1,
     curve: type[ec.EllipticCurve] = ec.SECP256R1,
     rsa_bits: int | None = None,
-    hash_algorithm: hashes.SHA256 | hashes.SHA384 | None = None,
+    hash_algorithm: hashes.SHA256 | hashes.SHA384 | hashes.SHA512 | None = None,
     extended_key_usage: list[x509.ObjectIdentifier] | None = None,
     now: dt.datetime | None = None,
     path_length: int | None = None,
+    valid: tuple[dt.datetime, dt.datetime] | None = None,
+    ca_key_usage: bool = False,
+    dns_names: list[str] | None = None,
+    key_identifiers: bool = False,
 ) -> Pair:
+    """A certificate for `cn`, self-signed unless `signer` is given. `valid` (notBefore, notAfter)
+    replaces the period made of `now`, `start_days_ago` and `days`. `ca_key_usage` adds a critical
+    keyUsage of keyCertSign and cRLSign, `dns_names` a subjectAltName, `key_identifiers` the
+    subject key identifier (and the authority one when signed by `signer`): the extensions the
+    CA certificates of Linkerd's cli/cmd/testdata carry."""
     key: Any = (
         rsa.generate_private_key(65537, rsa_bits) if rsa_bits else ec.generate_private_key(curve())
     )
     now = now or dt.datetime.now(dt.UTC)
+    not_before, not_after = valid or (
+        now - dt.timedelta(days=start_days_ago),
+        now - dt.timedelta(days=start_days_ago) + dt.timedelta(days=days),
+    )
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
     issuer_name = signer.cert.subject if signer else name
     signing_key = signer.key if signer else key
@@ -65,14 +88,36 @@ def make_cert(
         .issuer_name(issuer_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=start_days_ago))
-        .not_valid_after(now - dt.timedelta(days=start_days_ago) + dt.timedelta(days=days))
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
         .add_extension(
             x509.BasicConstraints(ca=ca, path_length=path_length if ca else None), critical=True
         )
     )
+    if ca_key_usage:
+        usage = x509.KeyUsage(
+            digital_signature=False,
+            content_commitment=False,
+            key_encipherment=False,
+            data_encipherment=False,
+            key_agreement=False,
+            key_cert_sign=True,
+            crl_sign=True,
+            encipher_only=False,
+            decipher_only=False,
+        )
+        cert = cert.add_extension(usage, critical=True)
     if extended_key_usage:
         cert = cert.add_extension(x509.ExtendedKeyUsage(extended_key_usage), critical=False)
+    if dns_names:
+        san = x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names])
+        cert = cert.add_extension(san, critical=False)
+    if key_identifiers:
+        ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+        cert = cert.add_extension(ski, critical=False)
+        if signer:
+            aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.key.public_key())
+            cert = cert.add_extension(aki, critical=False)
     return Pair(cert.sign(signing_key, hash_algorithm or hashes.SHA256()), key)
 
 

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import fake_providers  # noqa: F401
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, SignatureAlgorithmOID
 from harness import run_program
-from linkerd_testing import CONTROL_PLANE, byo, make_cert
+from linkerd_testing import CONTROL_PLANE, Pair, byo, make_cert
 
-from pki import linkerd as linkerd_pki
-
-IDENTITY_FIXTURES = Path(__file__).parent / "fixtures" / "linkerd" / "identity"
-FIXTURE_DAY = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
 # What `openssl ecparam -name prime256v1 -genkey` writes before the key.
 EC_PARAMETERS_P256 = (
     "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n"
@@ -73,56 +68,138 @@ def test_early_renewal_not_below_validity_names_the_key():
     )
 
 
-# --- Linkerd's own fixtures (cli/cmd/testdata @edge-26.8.1; verdicts from install_test.go) -----
+# --- Linkerd's fixtures, restated as generated certificates ---------------------------------
+# Linkerd's TestValidate, "Validates the issuer certs upon install" (linkerd/linkerd2
+# cli/cmd/install_test.go at 3af2f450ebf435625d4c313c5785025a97ff76e3, tag edge-26.8.1), runs
+# validateValues (cli/cmd/options.go: IssuerCertData.VerifyAndBuildCreds in
+# pkg/issuercerts/issuercerts.go) on cli/cmd/testdata/<fixture>-{trust-anchors,crt,key}.pem.
+# Each test below generates the certificates of one fixture: the property it exercises and the
+# shape it has (names, path lengths, keyUsage, subjectAltName, key identifiers, the key as an
+# `EC PRIVATE KEY` block), none of its bytes. It asserts cachemesh's verdict is Linkerd's, with
+# Linkerd's words when Linkerd refuses.
+
+LINKERD_IDENTITY = "identity.linkerd.cluster.local"
+LINKERD_ERROR_PREFIX = "failed to validate issuer credentials: "
 
 
-def _fixture(prefix: str) -> tuple[dict, dict]:
-    def read(suffix: str) -> str:
-        return (IDENTITY_FIXTURES / f"{prefix}-{suffix}.pem").read_text()
-
-    linkerd = {
-        "trustAnchorPem": read("trust-anchors"),
-        "issuerCertPem": read("crt"),
-        "issuerKeyPem": read("key"),
-    }
-    return {}, {"linkerd": linkerd}
-
-
-@pytest.fixture
-def fixture_clock(monkeypatch):
-    """Linkerd's valid fixtures expire in 2030: judge them on a fixed day."""
-    monkeypatch.setattr(linkerd_pki, "utc_now", lambda: FIXTURE_DAY)
+def _linkerd_ca(cn: str, signer: Pair | None = None, **kwargs) -> Pair:
+    """A CA shaped like the fixtures' ECDSA ones: keyCertSign and cRLSign, a subjectAltName for
+    the identity name, key identifiers, pathlen 1 for the anchor and 0 for the issuer."""
+    kwargs.setdefault("dns_names", [LINKERD_IDENTITY])
+    return make_cert(
+        cn,
+        signer=signer,
+        path_length=0 if signer else 1,
+        ca_key_usage=True,
+        key_identifiers=True,
+        days=3650,
+        **kwargs,
+    )
 
 
-@pytest.mark.parametrize("prefix", ["valid", "valid-with-rsa-anchor", "wrong-domain"])
-def test_linkerds_accepted_fixtures_are_accepted(fixture_clock, prefix):
-    config, secrets = _fixture(prefix)
+def _as_files(anchors: Pair, issuer: Pair) -> tuple[dict, dict]:
+    """The three values, the key as the fixtures hold theirs (`EC PRIVATE KEY`)."""
+    config, secrets = byo(anchors, issuer)
+    secrets["linkerd"]["issuerKeyPem"] = issuer.traditional_key_pem
+    assert secrets["linkerd"]["issuerKeyPem"].startswith("-----BEGIN EC PRIVATE KEY-----")
+    return config, secrets
+
+
+def _accepted(anchors: Pair, issuer: Pair) -> None:
+    config, secrets = _as_files(anchors, issuer)
     assert run_program(config, secrets=secrets).outputs["linkerdHealthy"]["healthy"] is True
 
 
-@pytest.mark.parametrize(
-    ("prefix", "message"),
-    [
-        ("expired", "is not valid anymore. Expired on 1990-01-01T01:01:11Z"),
-        ("not-valid-yet", "is not valid before: 2100-01-01T01:00:51Z"),
-        ("wrong-algo", "must use P-256 curve for public key, instead P-521 was used"),
-    ],
-)
-def test_linkerds_refused_fixtures_are_refused(fixture_clock, prefix, message):
-    config, secrets = _fixture(prefix)
-    expected = rf"cachemesh:linkerd\.issuerCertPem: the issuer certificate {re.escape(message)}"
-    _fails(expected, config, secrets)
+def _refused_as_linkerd_refuses(
+    anchors: Pair, issuer: Pair, linkerd_error: str, *, lead: str = "the issuer certificate "
+) -> None:
+    """Refused naming cachemesh:linkerd.issuerCertPem, `lead` then Linkerd's own error text."""
+    assert linkerd_error.startswith(LINKERD_ERROR_PREFIX)
+    problem = linkerd_error.removeprefix(LINKERD_ERROR_PREFIX)
+    config, secrets = _as_files(anchors, issuer)
+    _fails(
+        rf"cachemesh:linkerd\.issuerCertPem: {re.escape(lead + problem)}",
+        config,
+        secrets,
+    )
+
+
+def _refused_outside_its_period(not_before: str, not_after: str, linkerd_error: str) -> None:
+    """The `expired` and `not-valid-yet` fixtures: one self-signed ECDSA P-256 CA named
+    identity.linkerd.cluster.local with serverAuth and clientAuth, used as both the trust anchor
+    and the issuer, valid from `not_before` to `not_after` only; refused with Linkerd's error."""
+    ca = make_cert(
+        LINKERD_IDENTITY,
+        ca_key_usage=True,
+        extended_key_usage=[ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH],
+        valid=(dt.datetime.fromisoformat(not_before), dt.datetime.fromisoformat(not_after)),
+    )
+    _refused_as_linkerd_refuses(ca, ca, linkerd_error, lead="the issuer certificate is ")
+
+
+def test_linkerds_valid_fixture_is_accepted():
+    """`valid`: ECDSA P-256 anchor and issuer signed with SHA-256, both named
+    identity.linkerd.cluster.local. Linkerd: accepted ({"valid", ""})."""
+    anchor = _linkerd_ca(LINKERD_IDENTITY)
+    _accepted(anchor, _linkerd_ca(LINKERD_IDENTITY, signer=anchor))
+
+
+@pytest.mark.parametrize("bits", [4096, 2048])
+def test_linkerds_valid_with_rsa_anchor_fixture_is_accepted(bits):
+    """`valid-with-rsa-anchor`: an RSA anchor root.linkerd.cluster.local (4096 bits in the fixture;
+    2048 is the other size CheckTrustAnchorAlgoRequirements allows) signing, with SHA256WithRSA,
+    an ECDSA P-256 issuer. Linkerd: accepted ({"valid-with-rsa-anchor", ""})."""
+    anchor = _linkerd_ca("root.linkerd.cluster.local", rsa_bits=bits, dns_names=None)
+    issuer = _linkerd_ca(LINKERD_IDENTITY, signer=anchor, dns_names=None)
+    assert issuer.cert.signature_algorithm_oid == SignatureAlgorithmOID.RSA_WITH_SHA256
+    _accepted(anchor, issuer)
+
+
+def test_linkerds_wrong_domain_fixture_is_accepted():
+    """`wrong-domain`: the anchor is named wrong.linkerd.cluster.local, and so is the issuer's
+    subjectAltName. Linkerd refused it until it stopped checking names (linkerd/linkerd2
+    b389054d53f1be25a5e5a4aad6550f77db6f0315, #5237, dropped {"wrong-domain", ...} from
+    TestValidate); VerifyAndBuildCreds now verifies with no name (creds.Verify(anchors, "", ...)):
+    accepted."""
+    wrong = "wrong.linkerd.cluster.local"
+    anchor = _linkerd_ca(wrong, dns_names=[wrong])
+    _accepted(anchor, _linkerd_ca(LINKERD_IDENTITY, signer=anchor, dns_names=[wrong]))
+
+
+def test_linkerds_expired_fixture_is_refused_in_linkerds_words():
+    """`expired`: valid in 1989 only. Linkerd: refused."""
+    _refused_outside_its_period(
+        "1989-01-01T01:00:51Z",
+        "1990-01-01T01:01:11Z",
+        "failed to validate issuer credentials: not valid anymore. Expired on 1990-01-01T01:01:11Z",
+    )
+
+
+def test_linkerds_not_valid_yet_fixture_is_refused_in_linkerds_words():
+    """`not-valid-yet`: valid in 2100 only. Linkerd: refused."""
+    _refused_outside_its_period(
+        "2100-01-01T01:00:51Z",
+        "2101-01-01T01:01:11Z",
+        "failed to validate issuer credentials: not valid before: 2100-01-01T01:00:51Z",
+    )
+
+
+def test_linkerds_wrong_algo_fixture_is_refused_in_linkerds_words():
+    """`wrong-algo`: anchor and issuer on the P-521 curve (secp521r1), signed with ECDSA SHA-512,
+    otherwise shaped as `valid`. Linkerd: refused."""
+    anchor = _linkerd_ca(LINKERD_IDENTITY, curve=ec.SECP521R1, hash_algorithm=hashes.SHA512())
+    issuer = _linkerd_ca(
+        LINKERD_IDENTITY, signer=anchor, curve=ec.SECP521R1, hash_algorithm=hashes.SHA512()
+    )
+    _refused_as_linkerd_refuses(
+        anchor,
+        issuer,
+        "failed to validate issuer credentials: "
+        "must use P-256 curve for public key, instead P-521 was used",
+    )
 
 
 # --- trust anchors --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("bits", [2048, 4096])
-def test_rsa_trust_anchor_of_2048_or_4096_bits_is_accepted(bits):
-    anchor = make_cert("root.linkerd.cluster.local", rsa_bits=bits, days=3650)
-    issuer = make_cert("identity.linkerd.cluster.local", signer=anchor)
-    config, secrets = byo(anchor, issuer)
-    assert run_program(config, secrets=secrets).outputs["linkerdHealthy"]["healthy"] is True
 
 
 def test_rsa_trust_anchor_of_3072_bits_is_refused():
@@ -322,13 +399,10 @@ def test_p384_issuer_is_refused():
 
 
 def test_key_file_starting_with_ec_parameters_is_repaired_for_the_chart():
-    config, secrets = byo()
-    key = serialization.load_pem_private_key(secrets["linkerd"]["issuerKeyPem"].encode(), None)
-    sec1 = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
+    anchor = make_cert("root.linkerd.cluster.local")
+    issuer = make_cert("identity.linkerd.cluster.local", signer=anchor)
+    config, secrets = byo(anchor, issuer)
+    sec1 = issuer.traditional_key_pem
     secrets["linkerd"]["issuerKeyPem"] = EC_PARAMETERS_P256 + sec1
     run = run_program(config, secrets=secrets)
     handed = run.one(*CONTROL_PLANE).inputs["values"]["identity"]["issuer"]["tls"]["keyPEM"]
