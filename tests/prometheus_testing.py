@@ -26,8 +26,10 @@ from typing import Any
 import pytest
 import yaml
 
+from components.kube import common_labels
+from settings.products import ProductKey
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-VIZ_JOB = FIXTURES / "prometheus" / "linkerd-viz-proxy-job.yaml"
 SCENARIOS = FIXTURES / "mtls" / "scenarios"
 SCRAPE_INTERVAL = "500ms"
 
@@ -111,31 +113,78 @@ class StandInProxies:
         self.server.server_close()
 
 
+# The labels linkerd-viz's `linkerd-proxy` scrape job gives a cache pod's proxy in a cluster,
+# read from its relabel_configs in linkerd/linkerd2 viz/charts/linkerd-viz/templates/prometheus.yaml
+# at b24cd4059841f8cee2fb7a9c2ac23a693c583579. The job keeps the `linkerd-admin` port of the
+# `linkerd-proxy` container of Running or Pending pods whose linkerd.io/control-plane-ns label is
+# the control plane's namespace, and its target ends up with:
+#   job="linkerd-proxy", instance=<pod IP>:4191   Prometheus's own (here: the stand-ins' address)
+#   namespace, pod                                the pod's namespace and name
+#   statefulset                                   pod label linkerd.io/proxy-statefulset, prefix
+#                                                 cut (linkerd.io/proxy-job would be `k8s_job`)
+#   control_plane_ns, workload_ns                 the other linkerd.io/* pod labels, prefix cut
+#   every other pod label, named the way Prometheus's Kubernetes discovery sanitises it (each
+#   character outside [a-zA-Z0-9_] becomes `_`); nothing else.
+# A cache pod's labels: the injector's linkerd.io/control-plane-ns, linkerd.io/proxy-statefulset
+# and linkerd.io/workload-ns (linkerd/linkerd2 pkg/inject/inject.go, same commit, populateMeta);
+# the StatefulSet controller's controller-revision-hash, statefulset.kubernetes.io/pod-name and
+# apps.kubernetes.io/pod-index (Kubernetes 1.28+); the program's pod template labels
+# (components/kube.py common_labels). So pod ignite-0 of the cache `ignite` is scraped as:
+#   job, instance, namespace="ignite", pod="ignite-0", statefulset="ignite",
+#   control_plane_ns="linkerd", workload_ns="ignite", app="ignite", type="server",
+#   app_kubernetes_io_name="ignite2", app_kubernetes_io_instance="ignite",
+#   app_kubernetes_io_component="cache-node", app_kubernetes_io_part_of="cachemesh",
+#   app_kubernetes_io_managed_by="pulumi", controller_revision_hash="ignite-7d9c8b6f5",
+#   statefulset_kubernetes_io_pod_name="ignite-0", apps_kubernetes_io_pod_index="0"
+# cachemesh's own scrape job below attaches exactly these to the stand-in targets (static labels,
+# no relabelling), so the check's Prometheus source and the alert rules see what they would see
+# behind linkerd-viz, and can rely on nothing more.
+CONTROL_PLANE_NS = "linkerd"
+CACHE = "ignite"
+
+
+def prometheus_label_name(name: str) -> str:
+    """A Kubernetes label's name as Prometheus's Kubernetes discovery writes it."""
+    return re.sub(r"[^a-zA-Z0-9_]", "_", name)
+
+
+def viz_target_labels(namespace: str, pod: str) -> dict[str, str]:
+    """The labels linkerd-viz's `linkerd-proxy` job attaches to pod `pod` of the cache `ignite`
+    (besides `job` and `instance`)."""
+    pod_labels = {
+        **common_labels(CACHE, ProductKey.IGNITE2.value),
+        "controller-revision-hash": f"{CACHE}-7d9c8b6f5",
+        "statefulset.kubernetes.io/pod-name": pod,
+        "apps.kubernetes.io/pod-index": pod.rsplit("-", 1)[1],
+    }
+    return {
+        "namespace": namespace,
+        "pod": pod,
+        "statefulset": CACHE,
+        "control_plane_ns": CONTROL_PLANE_NS,
+        "workload_ns": namespace,
+        **{prometheus_label_name(k): v for k, v in pod_labels.items()},
+    }
+
+
 def scrape_config(address: str, pods: list[str], namespace: str = "ignite") -> dict[str, Any]:
-    """linkerd-viz's linkerd-proxy job with static targets that carry the __meta_kubernetes_*
-    labels Kubernetes service discovery would give each cache pod's proxy admin port."""
-    job = yaml.safe_load(VIZ_JOB.read_text())[0]
-    job.pop("kubernetes_sd_configs")
-    job["scrape_interval"] = SCRAPE_INTERVAL
-    job["scrape_timeout"] = SCRAPE_INTERVAL
-    job["static_configs"] = [
-        {
-            "targets": [address],
-            "labels": {
-                "__metrics_path__": f"/{pod}/metrics",
-                "__meta_kubernetes_namespace": namespace,
-                "__meta_kubernetes_pod_name": pod,
-                "__meta_kubernetes_pod_phase": "Running",
-                "__meta_kubernetes_pod_container_name": "linkerd-proxy",
-                "__meta_kubernetes_pod_container_port_name": "linkerd-admin",
-                "__meta_kubernetes_pod_label_linkerd_io_control_plane_ns": "linkerd",
-                "__meta_kubernetes_pod_label_linkerd_io_proxy_statefulset": "ignite",
-                "__meta_kubernetes_pod_label_app": "ignite",
-                "__meta_kubernetes_pod_label_statefulset_kubernetes_io_pod_name": pod,
-            },
-        }
-        for pod in pods
-    ]
+    """A Prometheus configuration whose `linkerd-proxy` job scrapes each pod's stand-in proxy
+    at `address` with the labels linkerd-viz's job would give that pod (above)."""
+    job = {
+        "job_name": "linkerd-proxy",
+        "scrape_interval": SCRAPE_INTERVAL,
+        "scrape_timeout": SCRAPE_INTERVAL,
+        "static_configs": [
+            {
+                "targets": [address],
+                "labels": {
+                    "__metrics_path__": f"/{pod}/metrics",
+                    **viz_target_labels(namespace, pod),
+                },
+            }
+            for pod in pods
+        ],
+    }
     return {"global": {"evaluation_interval": "1s"}, "scrape_configs": [job]}
 
 

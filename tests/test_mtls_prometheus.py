@@ -2,7 +2,8 @@
 direct scrape for the same cluster state.
 
 One Prometheus (Debian's package, tests/prometheus_testing.py) on loopback scrapes two stand-in
-proxies through linkerd-viz's own `linkerd-proxy` relabeling; the stand-ins serve a fixture
+proxies as a `linkerd-proxy` job carrying exactly the labels linkerd-viz's job gives a cache pod's
+proxy (listed with their source in tests/prometheus_testing.py); the stand-ins serve a fixture
 scenario (tests/fixtures/mtls/scenarios/) with counters rising on every scrape. Each test switches
 the scenario and runs the real CLI twice: direct scrape (stand-in linkerd) and Prometheus.
 """

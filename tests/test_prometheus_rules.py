@@ -3,22 +3,24 @@
 The rules are checked by the real `promtool` (Debian's prometheus package; `.ci/run` installs it):
 every rule file passes `promtool check rules`, and `promtool test rules` unit tests show each alert
 firing on a bad series and staying quiet on a healthy mesh. The object is validated against the
-Prometheus Operator's own PrometheusRule CRD (tests/fixtures/prometheus/, source in its header).
+Prometheus Operator's PrometheusRule schema as PyPI's `cloudcoil-models-prometheus-operator`
+(pinned in requirements-dev.txt) generates it from the operator's CRDs.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import pydantic
 import pytest
 import yaml
+from cloudcoil.models.prometheus_operator.v1 import PrometheusRule
 from harness import run_program
-from linkerd_crds import unknown_fields
-from prometheus_testing import FIXTURES, require
+from prometheus_testing import require
 
 from components.cache_alerts import CacheAlertsArgs, rule_groups
 from settings import validate_settings
@@ -26,7 +28,6 @@ from settings.caches import CacheSettings
 from settings.monitoring import MonitoringSettings
 
 RULE_TYPE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
-CRD = FIXTURES / "prometheus" / "monitoring.coreos.com_prometheusrules.yaml"
 OWN = "ignite.ignite.serviceaccount.identity.linkerd.cluster.local"
 CLIENT = "web.shop.serviceaccount.identity.linkerd.cluster.local"
 SEL = 'job="linkerd-proxy",namespace="ignite"'
@@ -50,6 +51,50 @@ def promtool(*argv: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [require("promtool"), *map(str, argv)], capture_output=True, text=True, timeout=60
     )
+
+
+def operator_schema_problems(obj: dict[str, Any]) -> list[str]:
+    """Why the operator's PrometheusRule CRD would refuse or prune `obj` (empty when it is
+    accepted as written).
+
+    The schema is cloudcoil-models-prometheus-operator's pydantic models (v1.PrometheusRule),
+    generated from the Prometheus Operator's CRDs. Those models ignore unknown keys and coerce
+    lax types ("5" for an integer), so validating alone would pass a misspelt key: the validated
+    model is dumped back (by alias, only what was set) and must equal the input. A key missing
+    from the dump is one the schema does not know, which the API server would prune; a value
+    that differs is one the CRD would refuse."""
+    try:
+        model = PrometheusRule.model_validate(obj)
+    except pydantic.ValidationError as err:
+        return [f"{dotted(e['loc'])}: {e['msg']}" for e in err.errors()]
+    return differences(obj, model.model_dump(by_alias=True, exclude_unset=True, mode="json"))
+
+
+def dotted(loc: tuple[int | str, ...]) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)[1:]
+
+
+def differences(given: Any, read: Any, path: str = "") -> list[str]:
+    """Where `read` (the model's dump) is not `given` (the object as the program wrote it)."""
+    if isinstance(given, dict) and isinstance(read, dict):
+        found = []
+        for key, value in given.items():
+            sub = f"{path}.{key}" if path else str(key)
+            if key not in read:
+                found.append(f"{sub}: unknown field (the CRD would prune it)")
+            else:
+                found.extend(differences(value, read[key], sub))
+        found.extend(f"{path}.{key}: added by the schema" for key in read.keys() - given.keys())
+        return found
+    if isinstance(given, list) and isinstance(read, list) and len(given) == len(read):
+        return [
+            p
+            for i, (g, r) in enumerate(zip(given, read, strict=True))
+            for p in differences(g, r, f"{path}[{i}]")
+        ]
+    if type(given) is not type(read) or given != read:
+        return [f"{path}: {given!r} is not of the CRD's type (read as {read!r})"]
+    return []
 
 
 # --- the PrometheusRule object -------------------------------------------------------------
@@ -78,18 +123,44 @@ def test_each_cache_gets_a_prometheus_rule_in_its_namespace() -> None:
 
 
 def test_prometheus_rule_matches_the_operators_crd_schema() -> None:
-    crd = next(d for d in yaml.safe_load_all(CRD.read_text()) if d)
-    schema = next(v for v in crd["spec"]["versions"] if v["name"] == "v1")["schema"][
-        "openAPIV3Schema"
-    ]
-    run = run_program({"monitoring": {"prometheusRules": True}})
+    run = run_program({"monitoring": {"prometheusRules": True, "ruleLabels": {"release": "kps"}}})
     (rule,) = run.of_type(RULE_TYPE)
     obj = rule.kubernetes_object
-    # Not jsonschema.validate: it checks the schema first, and Python's `re` refuses the CRD's
-    # Go-style `^(?i)...` pattern (on a field the rule does not use).
-    assert [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(obj)] == []
-    assert unknown_fields(obj, schema) == []
+    assert operator_schema_problems(obj) == []
     assert (obj["apiVersion"], obj["kind"]) == ("monitoring.coreos.com/v1", "PrometheusRule")
+
+
+@pytest.mark.parametrize(
+    ("where", "key", "value", "problem"),
+    [
+        # a misspelt `for`: the models would drop it silently, like the API server's pruning
+        (
+            "rule",
+            "fore",
+            "5m",
+            "spec.groups[0].rules[0].fore: unknown field (the CRD would prune it)",
+        ),
+        # labels are a map of strings, not a list
+        (
+            "rule",
+            "labels",
+            ["severity", "critical"],
+            "spec.groups[0].rules[0].labels: Input should be a valid dictionary",
+        ),
+        # limit is an integer; pydantic alone would read "5" as 5
+        ("group", "limit", "5", "spec.groups[0].limit: '5' is not of the CRD's type (read as 5)"),
+    ],
+    ids=["misspelt-field", "wrong-type", "coerced-type"],
+)
+def test_the_schema_check_catches_what_the_crd_would_refuse_or_prune(
+    where: str, key: str, value: Any, problem: str
+) -> None:
+    run = run_program({"monitoring": {"prometheusRules": True}})
+    (rule,) = run.of_type(RULE_TYPE)
+    obj = copy.deepcopy(rule.kubernetes_object)
+    group = obj["spec"]["groups"][0]
+    (group if where == "group" else group["rules"][0])[key] = value
+    assert operator_schema_problems(obj) == [problem]
 
 
 def test_the_programs_rule_passes_promtool_check(tmp_path: Path) -> None:
