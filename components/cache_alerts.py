@@ -49,6 +49,16 @@ PORT = "{{ $labels.target_port }}"
 # A proxy certificate lives 24 h by default (Linkerd's identity.issuer.issuanceLifetime) and is
 # renewed well before; one with less than this left has failed to renew.
 PROXY_CERT_MIN_SECONDS = 3600
+# The proxy's gauge of its identity certificate's expiry (linkerd/linkerd2-proxy
+# linkerd/identity/src/metrics.rs: `expiration_timestamp`, unit seconds). Its prefix is the
+# registry it is registered in: since v2.227.0 (commit 31d7464ef, #2887) the `cert` sub-registry
+# of `control_identity` (linkerd/app/src/lib.rs and linkerd/app/src/identity.rs at
+# 29637b64f6cebedaf15bfbf516818d7a28a4d5a6); before, `identity_cert` (the name in
+# linkerd-metrics-samples/01). The alert reads either, so it works across a proxy upgrade.
+PROXY_CERT_EXPIRY_METRICS = (
+    "control_identity_cert_expiration_timestamp_seconds",
+    "identity_cert_expiration_timestamp_seconds",
+)
 
 
 @dataclass(frozen=True)
@@ -181,19 +191,14 @@ def rule_groups(args: CacheAlertsArgs) -> list[dict[str, Any]]:
                 win,
             )
         )
-    denied = "\nor\n".join(
-        (
-            _rising(
-                f'inbound_tcp_authz_deny_total{{{sel},target_port=~"{watched}"}}',
-                "namespace, pod, target_port, srv_name",
-                win,
-            ),
-            _rising(
-                f'inbound_tcp_errors_total{{{sel},target_port=~"{watched}",error="unauthorized"}}',
-                "namespace, pod, target_port",
-                win,
-            ),
-        )
+    # Refusals are counted by inbound_tcp_authz_deny_total only: inbound_tcp_errors_total has
+    # never carried error="unauthorized" together with target_port — linkerd2-proxy #1237
+    # (29c22af55, 2021-09) removed that error kind ("tracked separately") in the same change
+    # that gave the error counter its target labels (linkerd/app/inbound/src/metrics/error.rs).
+    denied = _rising(
+        f'inbound_tcp_authz_deny_total{{{sel},target_port=~"{watched}"}}',
+        "namespace, pod, target_port, srv_name",
+        win,
     )
     rules: list[dict[str, Any]] = [
         {
@@ -263,7 +268,8 @@ def rule_groups(args: CacheAlertsArgs) -> list[dict[str, Any]]:
         },
         {
             "alert": "CachemeshProxyCertificateExpiring",
-            "expr": f"identity_cert_expiration_timestamp_seconds{{{sel}}} - time() "
+            "expr": "min by (namespace, pod) ("
+            f'{{__name__=~"{"|".join(PROXY_CERT_EXPIRY_METRICS)}",{sel}}}) - time() '
             f"< {PROXY_CERT_MIN_SECONDS}",
             "for": "10m",
             "labels": labels("critical"),

@@ -224,6 +224,15 @@ def plain(pod: str, port: int, reason: str = "no_tls_from_remote", values: str =
     return conn(pod, "inbound", port, values, tls="no_identity", no_tls_reason=reason)
 
 
+# The proxy's certificate expiry gauge as proxies since linkerd2-proxy v2.227.0 export it (the
+# `cert` sub-registry of the `control_identity` registry: linkerd/linkerd2-proxy
+# linkerd/app/src/lib.rs and linkerd/app/src/identity.rs at
+# 29637b64f6cebedaf15bfbf516818d7a28a4d5a6), and as older proxies did (`identity_cert` registry,
+# before commit 31d7464ef, #2887; the name in linkerd-metrics-samples/01).
+PROXY_CERT_EXPIRY = "control_identity_cert_expiration_timestamp_seconds"
+OLD_PROXY_CERT_EXPIRY = "identity_cert_expiration_timestamp_seconds"
+
+
 def healthy_mesh() -> list[dict[str, str]]:
     """Two pods talking mTLS on both SPI ports and to a meshed client, plus the plaintext a
     healthy mesh always has: loopback hops, admin-port scrapes, kubelet probes on REST."""
@@ -239,7 +248,7 @@ def healthy_mesh() -> list[dict[str, str]]:
             tls_in(pod, 10800, client=CLIENT),
             plain(pod, 4191),
             plain(pod, 8080),
-            series("identity_cert_expiration_timestamp_seconds", "86400x60", pod=pod),
+            series(PROXY_CERT_EXPIRY, "86400x60", pod=pod),
         ]
     out.append(
         {
@@ -397,10 +406,28 @@ BAD = {
         "1",
     ),
     "proxy-certificate": (
-        [series("identity_cert_expiration_timestamp_seconds", "3600x60", pod="ignite-0")],
+        [series(PROXY_CERT_EXPIRY, "3600x60", pod="ignite-0")],
         "CachemeshProxyCertificateExpiring",
-        {**dict(_pairs(SEL)), "pod": "ignite-0"},
+        {"namespace": "ignite", "pod": "ignite-0"},
         "30m 0s",
+    ),
+    # A proxy older than v2.227.0 exports the gauge under its old name: it still fires.
+    "proxy-certificate-old-name": (
+        [
+            series(PROXY_CERT_EXPIRY, "_x60", pod="ignite-1"),
+            series(OLD_PROXY_CERT_EXPIRY, "3600x60", pod="ignite-1"),
+        ],
+        "CachemeshProxyCertificateExpiring",
+        {"namespace": "ignite", "pod": "ignite-1"},
+        "30m 0s",
+    ),
+    # A pod that is not a target of the job at all (not injected: linkerd-viz's job keeps only
+    # pods with a linkerd-proxy container's linkerd-admin port) has no `up` series.
+    "proxy-not-scraped": (
+        [series("up", "_x60", pod="ignite-1")],
+        "CachemeshProxiesMissing",
+        {},
+        "1",
     ),
     "issuer-certificate": (
         [{"series": 'issuer_cert_ttl_seconds{component="identity"}', "values": "864000x60"}],
