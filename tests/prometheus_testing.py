@@ -74,6 +74,11 @@ class StandInProxies:
     def __init__(self) -> None:
         self.scenario = SCENARIOS / "verified-2"
         self.down: set[str] = set()  # pods whose admin endpoint answers 503
+        # Sample lines served as they are (not rising) after a pod's text, e.g. a series with an
+        # explicit timestamp, which Prometheus stores at that time, as it holds a series that
+        # stopped being written before the check started (no staleness marker: a restarted
+        # pod's, a remote-written one) while it is still inside the 5m lookback.
+        self.extra: dict[str, list[str]] = {}
         self.scrapes: dict[str, int] = {}
         self.lock = threading.Lock()
         proxies = self
@@ -90,7 +95,10 @@ class StandInProxies:
                     return
                 with proxies.lock:
                     proxies.scrapes[pod] = n = proxies.scrapes.get(pod, 0) + 1
-                body = rising(path.read_text(), n).encode()
+                text = rising(path.read_text(), n) + "".join(
+                    line + "\n" for line in proxies.extra.get(pod, [])
+                )
+                body = text.encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain; version=0.0.4")
                 self.send_header("Content-Length", str(len(body)))

@@ -10,6 +10,7 @@ the scenario and runs the real CLI twice: direct scrape (stand-in linkerd) and P
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from prometheus_testing import (
     StandInProxies,
     firing_alert,
     prometheus,
+    query,
     scrape_config,
     wait_until_scraped,
 )
@@ -84,7 +86,9 @@ def through_prometheus(cluster: FakeCluster, url: str, *extra: str, timeout: str
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("scenario", ["verified-2", "plaintext-47100", "wrong-identity"])
+@pytest.mark.parametrize(
+    "scenario", ["verified-2", "plaintext-47100", "wrong-identity", "one-direction-missing"]
+)
 def test_prometheus_source_gives_the_direct_scrapes_verdict_and_culprits(
     mesh: tuple[str, StandInProxies], cluster: FakeCluster, scenario: str
 ) -> None:
@@ -153,6 +157,72 @@ def test_scrapes_from_before_the_check_started_do_not_count(
         isinstance(found, ScrapeFailure) and "before the check started" in found.error
         for found in after.values()
     )
+
+
+def test_a_pod_scraped_only_before_the_check_started_is_not_verified(
+    tmp_path: Path, cluster: FakeCluster
+) -> None:
+    # A real scrape interval longer than the check: ignite-1's proxy is scraped every 15 s by a
+    # second job that carries the same `job` label (as a slow scrape_interval does in a real
+    # cluster), ignite-0's every 0.5 s. The check starts just after ignite-1's first scrape and
+    # gives up before its next one: ignite-1's only evidence predates the check.
+    with StandInProxies() as proxies:
+        config = scrape_config(f"127.0.0.1:{proxies.port}", ["ignite-0"])
+        slow = scrape_config(f"127.0.0.1:{proxies.port}", ["ignite-1"])["scrape_configs"][0]
+        slow.update(
+            job_name="linkerd-proxy-slow",
+            scrape_interval="15s",
+            scrape_timeout="5s",
+            relabel_configs=[{"target_label": "job", "replacement": "linkerd-proxy"}],
+        )
+        config["scrape_configs"].append(slow)
+        with prometheus(config, tmp_path / "prometheus") as url:
+            wait_until_scraped(url, PODS)
+            result = through_prometheus(cluster, url, timeout="1")
+    assert result.report["verified"] is False
+    pods = result.report["pods"]
+    assert (pods["ignite-0"]["metrics"], pods["ignite-1"]["metrics"]) == ("ok", "unavailable")
+    assert "before the check started" in pods["ignite-1"]["metricsError"]
+
+
+# A plaintext connection's counter on ignite-1's port 47100, served with an explicit timestamp:
+# Prometheus stores the sample at that time and writes no staleness marker for it, so the series
+# stays in every instant query's 5-minute lookback like one that stopped being written before the
+# check started (a restarted pod's old series, a remote-written one).
+STALE_PLAINTEXT = (
+    'tcp_open_total{direction="inbound",peer="src",target_addr="10.244.0.20:47100",'
+    'target_ip="10.244.0.20",target_port="47100",tls="no_identity",'
+    'no_tls_reason="no_tls_from_remote",srv_kind="default",srv_name="all-unauthenticated"} 3 '
+)
+
+
+def test_series_last_written_before_the_check_started_do_not_count(
+    mesh: tuple[str, StandInProxies], cluster: FakeCluster
+) -> None:
+    url, proxies = mesh
+    proxies.scenario = SCENARIOS / "verified-2"
+    client = PrometheusClient(PrometheusEndpoint(url=url), Tools(call_timeout=10))
+    written = client.server_time() - 30
+    proxies.extra = {"ignite-1": [STALE_PLAINTEXT + str(int(written * 1000))]}
+    try:
+        stale = (
+            'tcp_open_total{pod="ignite-1",target_port="47100",tls="no_identity",'
+            'no_tls_reason!="loopback"}'
+        )
+        deadline = time.monotonic() + 10
+        while not query(url, stale) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert query(url, stale), "Prometheus did not take the timestamped series"
+        # Inside the lookback: a round of a check that started before it was written counts it...
+        earlier = PrometheusEvidence(client, EXP, started_at=written - 1).collect(PODS)
+        # ...a check that starts now does not.
+        result = through_prometheus(cluster, url, timeout="10")
+    finally:
+        proxies.extra = {}
+    found = earlier["ignite-1"]
+    assert isinstance(found, Samples)
+    assert [(c.port, c.count) for c in found.connections if not c.tls] == [(47100, 3)]
+    assert result.report["verified"] is True, result.report["reasons"]
 
 
 def test_a_proxy_prometheus_cannot_scrape_is_reported_never_verified(
