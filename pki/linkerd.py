@@ -189,9 +189,20 @@ def _signature_name(cert: x509.Certificate) -> str:
     return f"{kind} with {hash_algorithm.name.upper() if hash_algorithm else 'no hash'}"
 
 
+# The curves Go's crypto/x509 parses (namedCurveFromOID, used by ParseCertificate and
+# ParseECPrivateKey); a certificate on any other curve fails to parse ("x509: unsupported elliptic
+# curve") before Linkerd looks at it, even a 256-bit one such as secp256k1 or brainpoolP256r1.
+GO_CURVES = (ec.SECP224R1, ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
+
+
 def _ecdsa_problem(cert: x509.Certificate) -> str | None:
     key = cert.public_key()
     assert isinstance(key, ec.EllipticCurvePublicKey)
+    if not isinstance(key.curve, GO_CURVES):
+        return (
+            f"is on the {key.curve.name} curve, which Go's crypto/x509 cannot parse "
+            '("x509: unsupported elliptic curve"); Linkerd requires the P-256 curve (prime256v1)'
+        )
     if key.curve.key_size != 256:
         return f"must use P-256 curve for public key, instead P-{key.curve.key_size} was used"
     if cert.signature_algorithm_oid not in _SHA256_SIGNATURES:

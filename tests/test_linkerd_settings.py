@@ -395,6 +395,29 @@ def test_p384_issuer_is_refused():
     )
 
 
+@pytest.mark.parametrize("curve", [ec.SECP256K1, ec.BrainpoolP256R1])
+def test_issuer_on_a_256_bit_curve_go_cannot_parse_is_refused(curve):
+    # 256 bits but not P-256: Go's crypto/x509 parses only P-224/256/384/521 (namedCurveFromOID).
+    anchor = make_cert("root.linkerd.cluster.local")
+    issuer = make_cert("identity.linkerd.cluster.local", signer=anchor, curve=curve)
+    config, secrets = byo(anchor, issuer)
+    _fails(
+        rf"cachemesh:linkerd\.issuerCertPem: the issuer certificate is on the {curve.name} curve",
+        config,
+        secrets,
+    )
+
+
+def test_trust_anchor_on_a_256_bit_curve_go_cannot_parse_is_refused():
+    anchor = make_cert("root.linkerd.cluster.local", curve=ec.SECP256K1)
+    config, secrets = byo(anchor, make_cert("identity.linkerd.cluster.local", signer=anchor))
+    _fails(
+        r"cachemesh:linkerd\.trustAnchorPem: trust anchor .* is on the secp256k1 curve",
+        config,
+        secrets,
+    )
+
+
 # --- issuer key -----------------------------------------------------------------------------
 
 
