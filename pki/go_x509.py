@@ -14,17 +14,25 @@ Rules reproduced (golang/go src/crypto/x509/verify.go @0184fe5e, `Verify`, `buil
   a keyUsage at all, and verify the child's signature with an algorithm Go accepts (not SHA-1/MD5);
 - an intermediate must carry basicConstraints CA:TRUE; a pathLenConstraint n allows at most n
   intermediates below the certificate.
-Not reproduced: name constraints (Linkerd's issuer carries no names they could apply to).
+Not reproduced: name constraints (Linkerd's issuer carries no names they could apply to), and
+RFC 5280 policy processing: a critical policyConstraints, policyMappings or inhibitAnyPolicy
+extension, which recent Go parses (crypto/x509/parser.go processExtensions @db60962b) and then
+evaluates, is refused here as unhandled (stricter than Linkerd, never more lenient).
+
+`parse_problem` holds what Go's `ParseCertificate` itself refuses (parser.go @db60962b) though
+Python's parser loads it; Linkerd then fails to read the PEM at all.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
 
 # Extensions Go parses and so may be critical (crypto/x509/parser.go processExtensions).
@@ -114,6 +122,22 @@ def _check_signature_from(child: x509.Certificate, parent: x509.Certificate) -> 
         child.verify_directly_issued_by(parent)
     except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
         raise ChainError(f"{_name(parent)} did not sign {_name(child)}") from None
+
+
+def parse_problem(cert: x509.Certificate) -> str | None:
+    """Why Go's `x509.ParseCertificate` refuses `cert` (parser.go @db60962b), or None."""
+    with warnings.catch_warnings():
+        # cryptography warns on (and still returns) a negative serial number.
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        serial = cert.serial_number
+    if serial < 0:
+        return "x509: negative serial number"
+    for ext in cert.extensions:
+        if ext.critical and ext.oid == ExtensionOID.SUBJECT_KEY_IDENTIFIER:
+            return "x509: subject key identifier incorrectly marked critical"
+        if ext.critical and ext.oid == ExtensionOID.AUTHORITY_INFORMATION_ACCESS:
+            return "x509: authority info access incorrectly marked critical"
+    return None
 
 
 def _same(a: x509.Certificate, b: x509.Certificate) -> bool:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 
 import fake_providers  # noqa: F401
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, SignatureAlgorithmOID
@@ -413,6 +415,61 @@ def test_trust_anchor_on_a_256_bit_curve_go_cannot_parse_is_refused():
     config, secrets = byo(anchor, make_cert("identity.linkerd.cluster.local", signer=anchor))
     _fails(
         r"cachemesh:linkerd\.trustAnchorPem: trust anchor .* is on the secp256k1 curve",
+        config,
+        secrets,
+    )
+
+
+def _anchor_with(serial: int, extension: x509.ExtensionType | None = None) -> Pair:
+    """A self-signed P-256 CA with the given serial number and one extra critical extension."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "root.linkerd.cluster.local")])
+    now = dt.datetime.now(dt.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(serial)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    )
+    if extension is not None:
+        builder = builder.add_extension(extension, critical=True)
+    return Pair(builder.sign(key, hashes.SHA256()), key)
+
+
+def test_trust_anchor_with_a_critical_subject_key_identifier_is_refused():
+    # Go's ParseCertificate: "x509: subject key identifier incorrectly marked critical"
+    # (crypto/x509/parser.go processExtensions); Linkerd cannot read such a PEM at all.
+    key = ec.generate_private_key(ec.SECP256R1())
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    anchor = _anchor_with(1000, ski)
+    config, secrets = byo(anchor, make_cert("identity.linkerd.cluster.local", signer=anchor))
+    _fails(
+        r"cachemesh:linkerd\.trustAnchorPem: holds a certificate Linkerd cannot read: .*"
+        r"subject key identifier incorrectly marked critical",
+        config,
+        secrets,
+    )
+
+
+def test_trust_anchor_with_a_negative_serial_number_is_refused():
+    # Go >= 1.23 ParseCertificate: "x509: negative serial number" (linkerd2 edge-26.8.1 builds
+    # with go 1.26, go.mod). The serial is rewritten in the DER; the parse fails before any
+    # signature is looked at.
+    anchor = _anchor_with(0x7E)
+    der = anchor.cert.public_bytes(serialization.Encoding.DER)
+    at = der.index(bytes([0x02, 0x01, 0x7E]))
+    negative = der[:at] + bytes([0x02, 0x01, 0x80]) + der[at + 3 :]
+    pem_text = "-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(negative).decode()
+    pem_text += "-----END CERTIFICATE-----\n"
+    config, secrets = byo(anchor, make_cert("identity.linkerd.cluster.local", signer=anchor))
+    secrets["linkerd"]["trustAnchorPem"] = pem_text
+    _fails(
+        r"cachemesh:linkerd\.trustAnchorPem: holds a certificate Linkerd cannot read: .*"
+        r"negative serial number",
         config,
         secrets,
     )
