@@ -15,6 +15,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, SignatureAlgorithmOID
 from harness import run_program
 from linkerd_testing import CONTROL_PLANE, Pair, byo, make_cert
 
+CLIENT_AUTH = ExtendedKeyUsageOID.CLIENT_AUTH
+
 # What `openssl ecparam -name prime256v1 -genkey` writes before the key.
 EC_PARAMETERS_P256 = (
     "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n"
@@ -351,6 +353,18 @@ def test_issuer_extended_key_usage_must_allow_server_auth_if_listed(usages, acce
             config,
             secrets,
         )
+
+
+def test_trust_anchor_listing_only_client_auth_is_refused():
+    # Go checks the roots' extended key usages too (verify.go isValid / checkChainForKeyUsage).
+    anchor = make_cert("root.linkerd.cluster.local", extended_key_usage=[CLIENT_AUTH])
+    config, secrets = byo(anchor, make_cert("identity.linkerd.cluster.local", signer=anchor))
+    _fails(
+        r"cachemesh:linkerd\.issuerCertPem: does not verify .*root\.linkerd\.cluster\.local "
+        r"lists extended key usages without serverAuth",
+        config,
+        secrets,
+    )
 
 
 def test_issuer_signed_with_sha384_is_refused():
