@@ -264,6 +264,19 @@ def test_private_key_in_trust_anchors_is_refused_and_not_echoed():
     assert body not in message
 
 
+def test_private_key_in_issuer_cert_pem_is_refused_and_not_echoed():
+    # The chart copies issuerCertPem into ConfigMap linkerd-config's values (templates/config.yaml
+    # removes only keyPEM), so a key there would be readable cluster-wide.
+    anchor = make_cert("root.linkerd.cluster.local")
+    issuer = make_cert("identity.linkerd.cluster.local", signer=anchor)
+    config, secrets = byo(anchor, issuer)
+    secrets["linkerd"]["issuerCertPem"] = issuer.cert_pem + issuer.traditional_key_pem
+    message = _fails(
+        r"cachemesh:linkerd\.issuerCertPem: contains a private key block", config, secrets
+    )
+    assert issuer.traditional_key_pem.splitlines()[1] not in message
+
+
 def test_other_blocks_in_trust_anchors_are_refused():
     anchor = make_cert("root.linkerd.cluster.local")
     config, secrets = byo(anchor, make_cert("identity.linkerd.cluster.local", signer=anchor))
