@@ -51,6 +51,7 @@ lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy policies/__main__.py  # the pack's entry point: a second `__main__`
 
 format: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff format .

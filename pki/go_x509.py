@@ -7,24 +7,37 @@ key usage, server authentication).
 Rules reproduced (golang/go src/crypto/x509/verify.go @0184fe5e, `Verify`, `buildChains`,
 `isValid`; x509.go `CheckSignatureFrom`):
 - every certificate of the chain: no unhandled critical extension; inside its validity period; if
-  it lists extended key usages, one of them is serverAuth or anyExtendedKeyUsage;
+  it lists extended key usages, one of them is serverAuth or anyExtendedKeyUsage. Linkerd passes
+  no KeyUsages, so Go asks for serverAuth alone (`Verify`: "if len(opts.KeyUsages) == 0"); the
+  clientAuth its identity controller puts on the leaf certificates it issues (pkg/tls/ca.go
+  createTemplate) is not asked of the issuer chain. Go @0184fe5e tests each certificate in
+  `isValid`; later Go (parser.go @db60962b era) filters whole chains with
+  `checkChainForKeyUsage`; with the one usage asked for, both accept the same chains;
 - the leaf is accepted at once when it is itself one of the roots;
 - a parent (root or intermediate) must name the child's issuer exactly, be a CA (a v3 certificate
   without basicConstraints, or basicConstraints CA:FALSE, may not sign), have keyCertSign if it has
   a keyUsage at all, and verify the child's signature with an algorithm Go accepts (not SHA-1/MD5);
 - an intermediate must carry basicConstraints CA:TRUE; a pathLenConstraint n allows at most n
   intermediates below the certificate.
-Not reproduced: name constraints (Linkerd's issuer carries no names they could apply to).
+Not reproduced: name constraints (Linkerd's issuer carries no names they could apply to), and
+RFC 5280 policy processing: a critical policyConstraints, policyMappings or inhibitAnyPolicy
+extension, which recent Go parses (crypto/x509/parser.go processExtensions @db60962b) and then
+evaluates, is refused here as unhandled (stricter than Linkerd, never more lenient).
+
+`parse_problem` holds what Go's `ParseCertificate` itself refuses (parser.go @db60962b) though
+Python's parser loads it; Linkerd then fails to read the PEM at all.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
 
 # Extensions Go parses and so may be critical (crypto/x509/parser.go processExtensions).
@@ -114,6 +127,22 @@ def _check_signature_from(child: x509.Certificate, parent: x509.Certificate) -> 
         child.verify_directly_issued_by(parent)
     except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
         raise ChainError(f"{_name(parent)} did not sign {_name(child)}") from None
+
+
+def parse_problem(cert: x509.Certificate) -> str | None:
+    """Why Go's `x509.ParseCertificate` refuses `cert` (parser.go @db60962b), or None."""
+    with warnings.catch_warnings():
+        # cryptography warns on (and still returns) a negative serial number.
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        serial = cert.serial_number
+    if serial < 0:
+        return "x509: negative serial number"
+    for ext in cert.extensions:
+        if ext.critical and ext.oid == ExtensionOID.SUBJECT_KEY_IDENTIFIER:
+            return "x509: subject key identifier incorrectly marked critical"
+        if ext.critical and ext.oid == ExtensionOID.AUTHORITY_INFORMATION_ACCESS:
+            return "x509: authority info access incorrectly marked critical"
+    return None
 
 
 def _same(a: x509.Certificate, b: x509.Certificate) -> bool:

@@ -18,6 +18,7 @@ message, pkg/identity/service.go), so cachemesh does not check it either.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -25,9 +26,10 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 
 from pki import pem
-from pki.go_x509 import ChainError, verify
+from pki.go_x509 import ChainError, parse_problem, verify
 
 MIN_DAYS_LEFT = 60  # issuercerts.go expirationWarningThresholdInDays
 CERTIFICATE = "CERTIFICATE"
@@ -100,11 +102,19 @@ def read_certificates(text: str) -> list[x509.Certificate]:
     certs = []
     for block in found:
         try:
-            certs.append(x509.load_der_x509_certificate(block.der))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+                cert = x509.load_der_x509_certificate(block.der)
         except ValueError:
             raise CertificateProblem(
                 "holds a CERTIFICATE block that is not an X.509 certificate"
             ) from None
+        if (problem := parse_problem(cert)) is not None:
+            raise CertificateProblem(
+                f"holds a certificate Linkerd cannot read: Go's crypto/x509 refuses it "
+                f'("{problem}"). Re-issue it without that defect'
+            )
+        certs.append(cert)
     return certs
 
 
@@ -189,9 +199,20 @@ def _signature_name(cert: x509.Certificate) -> str:
     return f"{kind} with {hash_algorithm.name.upper() if hash_algorithm else 'no hash'}"
 
 
+# The curves Go's crypto/x509 parses (namedCurveFromOID, used by ParseCertificate and
+# ParseECPrivateKey); a certificate on any other curve fails to parse ("x509: unsupported elliptic
+# curve") before Linkerd looks at it, even a 256-bit one such as secp256k1 or brainpoolP256r1.
+GO_CURVES = (ec.SECP224R1, ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
+
+
 def _ecdsa_problem(cert: x509.Certificate) -> str | None:
     key = cert.public_key()
     assert isinstance(key, ec.EllipticCurvePublicKey)
+    if not isinstance(key.curve, GO_CURVES):
+        return (
+            f"is on the {key.curve.name} curve, which Go's crypto/x509 cannot parse "
+            '("x509: unsupported elliptic curve"); Linkerd requires the P-256 curve (prime256v1)'
+        )
     if key.curve.key_size != 256:
         return f"must use P-256 curve for public key, instead P-{key.curve.key_size} was used"
     if cert.signature_algorithm_oid not in _SHA256_SIGNATURES:

@@ -21,14 +21,21 @@ ALLOWED = {
 }
 
 
-def _imports(path: Path) -> set[str]:
+def _imports(path: Path, package: tuple[str, ...]) -> set[str]:
+    """Top-level project packages `path` imports; `package` is the package it lives in (as
+    dotted parts), against which relative imports (`from ..components import x`) resolve."""
     tree = ast.parse(path.read_text(), filename=str(path))
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module.split(".")[0])
+        elif isinstance(node, ast.ImportFrom):
+            base = list(package[: len(package) - node.level + 1]) if node.level else []
+            parts = base + (node.module.split(".") if node.module else [])
+            if parts:
+                found.add(parts[0])
+            else:  # `from .. import components` at the top of the tree
+                found.update(alias.name.split(".")[0] for alias in node.names)
     return found & set(LAYERS)
 
 
@@ -38,7 +45,8 @@ def _arrows() -> set[tuple[str, str, str]]:
         for path in (PROJECT_ROOT / layer).rglob("*.py"):
             if "venv" in path.parts:
                 continue
-            for target in _imports(path):
+            package = path.relative_to(PROJECT_ROOT).parent.parts
+            for target in _imports(path, package):
                 arrows.add((layer, target, str(path.relative_to(PROJECT_ROOT))))
     return arrows
 
@@ -56,3 +64,9 @@ def test_the_arrow_finder_sees_imports():
     # Guards the two tests above against passing because nothing was found.
     assert ("settings", "pki", "settings/linkerd.py") in _arrows()
     assert ("components", "settings", "components/linkerd.py") in _arrows()
+
+
+def test_the_arrow_finder_resolves_relative_imports(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("from ..components import linkerd\nfrom . import base\n")
+    assert _imports(module, ("settings",)) == {"components", "settings"}

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import fake_providers
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from harness import run_program
+from linkerd_chart_values import known_paths
 from linkerd_testing import (
     CONFIG_FILE,
     CONTROL_PLANE,
@@ -27,7 +27,6 @@ from linkerd_testing import (
 
 from pki import linkerd as linkerd_pki
 
-FIXTURE = Path(__file__).parent / "fixtures" / "linkerd" / "chart-value-keys-2026.8.1.json"
 TLS_KEY = "tls:index/privateKey:PrivateKey"
 SELF_SIGNED = "tls:index/selfSignedCert:SelfSignedCert"
 LOCALLY_SIGNED = "tls:index/locallySignedCert:LocallySignedCert"
@@ -72,13 +71,21 @@ def test_control_plane_waits_for_crds_webhook_secrets_and_issuer(default_run):
 
 
 def _known_keys(chart: str) -> set[str]:
-    return set(json.loads(FIXTURE.read_text())[chart]["keys"])
+    return known_paths(chart)
 
 
 def test_control_plane_values_use_only_keys_of_the_chart(default_run):
     values = default_run.one(*CONTROL_PLANE).inputs["values"]
     unknown = set(key_paths(values)) - _known_keys("linkerd-control-plane")
     assert not unknown
+
+
+def test_the_chart_key_check_catches_a_misspelt_key(default_run):
+    values = default_run.one(*CONTROL_PLANE).inputs["values"]
+    misspelt = {**values, "identity": {"issuer": {"tls": {"crtPem": "x"}}}}
+    assert set(key_paths(misspelt)) - _known_keys("linkerd-control-plane") == {
+        "identity.issuer.tls.crtPem"
+    }
 
 
 def test_crds_values_use_only_keys_of_the_chart_and_leave_gateway_api_alone(default_run):

@@ -4,17 +4,14 @@ sent (checked against the charts' own value keys), and the bad-input errors."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import fake_providers  # noqa: F401
 import pytest
 from harness import run_program
+from linkerd_chart_values import known_paths
 from linkerd_testing import CONFIG_FILE, CONTROL_PLANE, CRDS, STATEFULSET, key_paths
 
 import settings.linkerd as linkerd_settings
 
-FIXTURE = Path(__file__).parent / "fixtures" / "linkerd" / "chart-value-keys-2026.8.1.json"
 CNI = ("kubernetes:helm.sh/v3:Release", "linkerd2-cni")
 CNI_NAMESPACE = ("kubernetes:core/v1:Namespace", "linkerd-cni")
 CNI_COMPONENT = "cachemesh:index:LinkerdCni"
@@ -32,7 +29,7 @@ def default_run():
 
 
 def _known_keys(chart: str) -> set[str]:
-    return set(json.loads(FIXTURE.read_text())[chart]["keys"])
+    return known_paths(chart)
 
 
 # --- off by default -------------------------------------------------------------------------
@@ -142,14 +139,6 @@ def test_cni_values_use_only_keys_of_the_chart_and_enable_the_repair_controller(
     values = cni_run.one(*CNI).inputs["values"]
     assert values == {"repairController": {"enabled": True}}
     assert set(key_paths(values)) <= _known_keys("linkerd2-cni")
-
-
-def test_fixture_names_its_source_commit_for_the_cni_chart():
-    entry = json.loads(FIXTURE.read_text())["linkerd2-cni"]
-    assert entry["url"] == (
-        "https://github.com/linkerd/linkerd2/blob/3af2f450ebf435625d4c313c5785025a97ff76e3"
-        "/charts/linkerd2-cni/values.yaml"
-    )
 
 
 def test_linkerd_namespace_is_restricted_without_linkerd_init(cni_run):

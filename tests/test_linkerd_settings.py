@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 
 import fake_providers  # noqa: F401
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, SignatureAlgorithmOID
 from harness import run_program
 from linkerd_testing import CONTROL_PLANE, Pair, byo, make_cert
+
+CLIENT_AUTH = ExtendedKeyUsageOID.CLIENT_AUTH
 
 # What `openssl ecparam -name prime256v1 -genkey` writes before the key.
 EC_PARAMETERS_P256 = (
@@ -260,6 +264,19 @@ def test_private_key_in_trust_anchors_is_refused_and_not_echoed():
     assert body not in message
 
 
+def test_private_key_in_issuer_cert_pem_is_refused_and_not_echoed():
+    # The chart copies issuerCertPem into ConfigMap linkerd-config's values (templates/config.yaml
+    # removes only keyPEM), so a key there would be readable cluster-wide.
+    anchor = make_cert("root.linkerd.cluster.local")
+    issuer = make_cert("identity.linkerd.cluster.local", signer=anchor)
+    config, secrets = byo(anchor, issuer)
+    secrets["linkerd"]["issuerCertPem"] = issuer.cert_pem + issuer.traditional_key_pem
+    message = _fails(
+        r"cachemesh:linkerd\.issuerCertPem: contains a private key block", config, secrets
+    )
+    assert issuer.traditional_key_pem.splitlines()[1] not in message
+
+
 def test_other_blocks_in_trust_anchors_are_refused():
     anchor = make_cert("root.linkerd.cluster.local")
     config, secrets = byo(anchor, make_cert("identity.linkerd.cluster.local", signer=anchor))
@@ -351,6 +368,18 @@ def test_issuer_extended_key_usage_must_allow_server_auth_if_listed(usages, acce
         )
 
 
+def test_trust_anchor_listing_only_client_auth_is_refused():
+    # Go checks the roots' extended key usages too (verify.go isValid / checkChainForKeyUsage).
+    anchor = make_cert("root.linkerd.cluster.local", extended_key_usage=[CLIENT_AUTH])
+    config, secrets = byo(anchor, make_cert("identity.linkerd.cluster.local", signer=anchor))
+    _fails(
+        r"cachemesh:linkerd\.issuerCertPem: does not verify .*root\.linkerd\.cluster\.local "
+        r"lists extended key usages without serverAuth",
+        config,
+        secrets,
+    )
+
+
 def test_issuer_signed_with_sha384_is_refused():
     anchor = make_cert("root.linkerd.cluster.local")
     issuer = make_cert(
@@ -390,6 +419,84 @@ def test_p384_issuer_is_refused():
     config, secrets = byo(anchor, issuer)
     _fails(
         r"cachemesh:linkerd\.issuerCertPem: the issuer certificate must use P-256 curve",
+        config,
+        secrets,
+    )
+
+
+@pytest.mark.parametrize("curve", [ec.SECP256K1, ec.BrainpoolP256R1])
+def test_issuer_on_a_256_bit_curve_go_cannot_parse_is_refused(curve):
+    # 256 bits but not P-256: Go's crypto/x509 parses only P-224/256/384/521 (namedCurveFromOID).
+    anchor = make_cert("root.linkerd.cluster.local")
+    issuer = make_cert("identity.linkerd.cluster.local", signer=anchor, curve=curve)
+    config, secrets = byo(anchor, issuer)
+    _fails(
+        rf"cachemesh:linkerd\.issuerCertPem: the issuer certificate is on the {curve.name} curve",
+        config,
+        secrets,
+    )
+
+
+def test_trust_anchor_on_a_256_bit_curve_go_cannot_parse_is_refused():
+    anchor = make_cert("root.linkerd.cluster.local", curve=ec.SECP256K1)
+    config, secrets = byo(anchor, make_cert("identity.linkerd.cluster.local", signer=anchor))
+    _fails(
+        r"cachemesh:linkerd\.trustAnchorPem: trust anchor .* is on the secp256k1 curve",
+        config,
+        secrets,
+    )
+
+
+def _anchor_with(serial: int, extension: x509.ExtensionType | None = None) -> Pair:
+    """A self-signed P-256 CA with the given serial number and one extra critical extension."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "root.linkerd.cluster.local")])
+    now = dt.datetime.now(dt.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(serial)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    )
+    if extension is not None:
+        builder = builder.add_extension(extension, critical=True)
+    return Pair(builder.sign(key, hashes.SHA256()), key)
+
+
+def test_trust_anchor_with_a_critical_subject_key_identifier_is_refused():
+    # Go's ParseCertificate: "x509: subject key identifier incorrectly marked critical"
+    # (crypto/x509/parser.go processExtensions); Linkerd cannot read such a PEM at all.
+    key = ec.generate_private_key(ec.SECP256R1())
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    anchor = _anchor_with(1000, ski)
+    config, secrets = byo(anchor, make_cert("identity.linkerd.cluster.local", signer=anchor))
+    _fails(
+        r"cachemesh:linkerd\.trustAnchorPem: holds a certificate Linkerd cannot read: .*"
+        r"subject key identifier incorrectly marked critical",
+        config,
+        secrets,
+    )
+
+
+def test_trust_anchor_with_a_negative_serial_number_is_refused():
+    # Go >= 1.23 ParseCertificate: "x509: negative serial number" (linkerd2 edge-26.8.1 builds
+    # with go 1.26, go.mod). The serial is rewritten in the DER; the parse fails before any
+    # signature is looked at.
+    anchor = _anchor_with(0x7E)
+    der = anchor.cert.public_bytes(serialization.Encoding.DER)
+    at = der.index(bytes([0x02, 0x01, 0x7E]))
+    negative = der[:at] + bytes([0x02, 0x01, 0x80]) + der[at + 3 :]
+    pem_text = "-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(negative).decode()
+    pem_text += "-----END CERTIFICATE-----\n"
+    config, secrets = byo(anchor, make_cert("identity.linkerd.cluster.local", signer=anchor))
+    secrets["linkerd"]["trustAnchorPem"] = pem_text
+    _fails(
+        r"cachemesh:linkerd\.trustAnchorPem: holds a certificate Linkerd cannot read: .*"
+        r"negative serial number",
         config,
         secrets,
     )

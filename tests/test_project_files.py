@@ -83,6 +83,12 @@ def test_make_lints_mypy_run_checks_the_program_and_the_policy_pack(
     assert checked == _python_files(*PROGRAM, "policies/cachemesh_policy")
 
 
+def test_make_lint_and_ci_also_type_check_the_policy_packs_entry_point() -> None:
+    # A second module named __main__ cannot share the first run (mypy: "Duplicate module").
+    assert "\t$(VENV)/bin/mypy policies/__main__.py" in (PROJECT_ROOT / "Makefile").read_text()
+    assert '"$VENV/bin/mypy" policies/__main__.py' in (PROJECT_ROOT / ".ci" / "run").read_text()
+
+
 def test_project_config_schema_uses_only_types_pulumi_accepts_and_describes_each_key() -> None:
     for key, declaration in _load("Pulumi.yaml")["config"].items():
         assert declaration["type"] in PULUMI_CONFIG_TYPES, key
