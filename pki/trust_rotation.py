@@ -121,7 +121,9 @@ def backward(plan: AnchorPlan) -> AnchorPlan | None:
 
 def commands_to(current: AnchorPlan, target: AnchorPlan, explicit: bool = True) -> list[str]:
     """`pulumi config` commands that turn the configured `current` into `target`. With
-    `explicit` false (trustAnchors not in the stack file yet) every value is written."""
+    `explicit` false (`trusted` not in the stack file yet) every value is written: setting
+    `trusted[1]` on a missing list makes the Pulumi CLI store [null, 2] (pulumi/pulumi
+    sdk/go/common/resource/config/object.go `newContainer`, commit 1b59498)."""
     out: list[str] = []
     if not explicit or target.signing != current.signing:
         out.append(f"pulumi config set --path {CONFIG_PATH}.signing {target.signing}")
@@ -137,7 +139,11 @@ def commands_to(current: AnchorPlan, target: AnchorPlan, explicit: bool = True) 
     else:
         out += [f"pulumi config set --path '{path}[{i}]' {g}" for i, g in enumerate(want)]
         if explicit and len(have) > len(want):
-            out += [f"pulumi config rm --path '{path}[{i}]'" for i in range(len(want), len(have))]
+            # From the end: `config rm --path` splices the list (later entries shift down) and
+            # ignores an index past its end (pulumi/pulumi sdk/go/common/resource/config/
+            # object.go `Delete`, commit 1b59498).
+            gone = range(len(have) - 1, len(want) - 1, -1)
+            out += [f"pulumi config rm --path '{path}[{i}]'" for i in gone]
     return out
 
 
