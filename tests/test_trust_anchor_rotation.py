@@ -262,6 +262,14 @@ def test_first_deployment_accepts_any_valid_combination() -> None:
     assert run.one(SELF_SIGNED, "linkerd-trust-anchor-a2").options["protect"] is True
 
 
+def test_on_pulumi_cloud_the_program_reads_itself_by_its_fully_qualified_name() -> None:
+    previous = run_program(config(1, [1]), organization="acme").outputs
+    run = run_program(config(1, [1, 2]), previous_outputs=previous, organization="acme")
+    assert run.stack_references == ["acme/cachemesh/dev"]
+    with pytest.raises(Exception, match=r"last deployment ran \{signing: 1, trusted: \[1\]\}"):
+        run_program(config(2, [1, 2]), previous_outputs=previous, organization="acme")
+
+
 def test_a_deployment_from_before_anchor_generations_counts_as_anchor_one_alone() -> None:
     previous = {"linkerdIdentity": {"source": "pulumi-tls", "trustDomain": "cluster.local"}}
     run_program(config(1, [1, 2]), previous_outputs=previous)
