@@ -147,11 +147,23 @@ def commands_to(current: AnchorPlan, target: AnchorPlan, explicit: bool = True) 
     return out
 
 
-_AFTER = (
-    "Before the next step: check that `pulumi up` ended with mtlsVerified true, then list the "
-    "meshed pods that still run with other trust roots and restart them (python -m "
-    "checks.trust_roots, README.md 'Rotating the trust anchor')."
-)
+# What to confirm before the next step, by stage (README.md "Rotating the trust anchor").
+_BEFORE = {
+    "trusting-new": (
+        "Before step 2: check that `pulumi up` ended with mtlsVerified true, then list the "
+        "meshed pods that still run with the old bundle and restart them until none is left "
+        "(python -m checks.trust_roots). A proxy without the new anchor would reject every "
+        "certificate the new issuer signs."
+    ),
+    "signing-with-new": (
+        "Before step 3: check that `pulumi up` ended with mtlsVerified true and that `kubectl "
+        "get events -n linkerd --field-selector reason=IssuerUpdated` shows the new issuer "
+        "loaded, then restart every other meshed workload (or wait 24 h, the default "
+        "certificate lifetime) so its proxy holds a certificate from the new issuer: "
+        "checks.trust_roots cannot see which issuer signed a pod's certificate, and once the "
+        "old anchor is gone a certificate from the old issuer is rejected."
+    ),
+}
 _STAGES = {
     "steady": "steady: one anchor, which signs the issuer",
     "trusting-new": "step 1 of 3 done: both anchors are trusted, the old one still signs",
@@ -169,7 +181,7 @@ def rotation_status(plan: AnchorPlan, explicit: bool = True) -> dict[str, Any]:
         status["startRotation"] = [*commands_to(plan, nxt, explicit), "pulumi up"]
     else:
         assert nxt is not None
-        status["before"] = _AFTER
+        status["before"] = _BEFORE[plan.stage]
         status["next"] = [*commands_to(plan, nxt, explicit), "pulumi up"]
     status["rollback"] = [*commands_to(plan, back, explicit), "pulumi up"] if back else []
     return status

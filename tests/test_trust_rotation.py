@@ -147,3 +147,16 @@ def test_status_next_and_rollback_commands_reach_the_next_and_the_previous_step(
     assert nxt == forward(deployed)
     if status["rollback"]:
         assert follow(status["rollback"], configured(deployed)) == backward(deployed)
+
+
+def test_before_step_two_the_status_asks_for_every_pod_on_the_new_bundle() -> None:
+    before = rotation_status(plan(1, 1, 2))["before"]
+    assert before.startswith("Before step 2:") and "python -m checks.trust_roots" in before
+
+
+def test_before_step_three_the_status_asks_for_certificates_from_the_new_issuer() -> None:
+    # Step 2 does not change the bundle, so the trust-root hash cannot show what is missing.
+    before = rotation_status(plan(2, 1, 2))["before"]
+    assert before.startswith("Before step 3:")
+    assert "reason=IssuerUpdated" in before
+    assert "cannot see which issuer signed" in before
