@@ -142,8 +142,8 @@ def commands_to(current: AnchorPlan, target: AnchorPlan, explicit: bool = True) 
             # From the end: `config rm --path` splices the list (later entries shift down) and
             # ignores an index past its end (pulumi/pulumi sdk/go/common/resource/config/
             # object.go `Delete`, commit 1b59498).
-            gone = range(len(have) - 1, len(want) - 1, -1)
-            out += [f"pulumi config rm --path '{path}[{i}]'" for i in gone]
+            last_first = range(len(have) - 1, len(want) - 1, -1)
+            out += [f"pulumi config rm --path '{path}[{i}]'" for i in last_first]
     return out
 
 

@@ -74,10 +74,10 @@ def template_annotations(run: ProgramRun) -> dict[str, str]:
 def signs(anchor: x509.Certificate, cert: x509.Certificate) -> bool:
     key = anchor.public_key()
     assert isinstance(key, ec.EllipticCurvePublicKey)
+    algorithm = cert.signature_hash_algorithm
+    assert algorithm is not None
     try:
-        key.verify(
-            cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm)
-        )
+        key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(algorithm))
     except InvalidSignature:
         return False
     return True
