@@ -453,8 +453,10 @@ def advice(kind: str, exp: Expectation, pod: str | None = None) -> tuple[str, st
             "the old trust anchors, so during a trust-anchor rotation it will reject peers whose "
             "certificates chain to the new anchor.",
             f"Restart it so the injector gives it the current bundle: kubectl delete pod/{target} "
-            f"-n {ns} (the StatefulSet re-creates it), or {_restart(exp)}. List every meshed pod "
-            "still on other trust roots with: python -m checks.trust_roots",
+            f"-n {ns} (the StatefulSet re-creates it; `kubectl rollout restart` replaces no pod "
+            "of an OnDelete StatefulSet). Delete several one at a time, the next only once the "
+            "re-created pod is Ready and the cluster has rebalanced (python -m checks.rollout). "
+            "List every meshed pod still on other trust roots with: python -m checks.trust_roots",
         )
     if kind == "metrics":
         return (

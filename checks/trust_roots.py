@@ -32,6 +32,15 @@ from checks.mtls_tools import Tools, add_cluster_arguments, run_tool, tools_from
 
 TRUST_ROOTS_CONFIGMAP = "linkerd-identity-trust-roots"
 TRUST_ROOTS_KEY = "ca-bundle.crt"
+# `kubectl rollout restart` only edits the pod template; under `updateStrategy: OnDelete` (every
+# cachemesh cache, README.md "Day 2") the controller then replaces no pod, so a StatefulSet's
+# stale pods are deleted, and the controller re-creates each with the current bundle.
+STATEFULSET_NOTE = (
+    "StatefulSet pod: delete its stale pods one at a time, the next only once the re-created pod "
+    "is Ready (for a cachemesh cache, also once its cluster has rebalanced: python -m "
+    "checks.rollout, README.md 'Running the rollout by hand'); `kubectl rollout restart` does "
+    "not replace the pods of an OnDelete StatefulSet such as cachemesh's caches"
+)
 EXIT_CURRENT = 0
 EXIT_STALE = 1
 EXIT_CANNOT_RUN = 2
@@ -71,20 +80,21 @@ def stale_pods(pods_json: Mapping[str, Any], sha256: str) -> list[dict[str, Any]
             continue
         ns, name = meta.get("namespace", ""), meta.get("name", "")
         owner = _owner(pod)
-        restart = (
-            f"kubectl rollout restart {owner} -n {ns}"
-            if owner and owner.split("/")[0] in ("deployment", "statefulset", "daemonset")
-            else f"kubectl delete pod/{name} -n {ns}"
-        )
-        out.append(
-            {
-                "namespace": ns,
-                "pod": name,
-                "owner": owner,
-                "trustRootSha256": found,
-                "restart": restart,
-            }
-        )
+        kind = owner.split("/")[0] if owner else None
+        entry: dict[str, Any] = {
+            "namespace": ns,
+            "pod": name,
+            "owner": owner,
+            "trustRootSha256": found,
+            "restart": (
+                f"kubectl rollout restart {owner} -n {ns}"
+                if kind in ("deployment", "daemonset")
+                else f"kubectl delete pod/{name} -n {ns}"
+            ),
+        }
+        if kind == "statefulset":
+            entry["note"] = STATEFULSET_NOTE
+        out.append(entry)
     return out
 
 
@@ -177,7 +187,7 @@ def main(
         print(
             f"{pod['namespace']}/{pod['pod']}: {TRUST_ROOT_ANNOTATION} is "
             f"{pod['trustRootSha256'] or 'missing'}; it still runs with other trust roots. "
-            f"Restart it: {pod['restart']}",
+            f"Restart it: {pod['restart']}" + (f" ({pod['note']})" if "note" in pod else ""),
             file=err,
         )
     return EXIT_CURRENT if not stale else EXIT_STALE

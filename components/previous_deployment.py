@@ -28,10 +28,28 @@ def previous_outputs() -> Mapping[str, Any]:
     the first deployment reads {}. Under the mock engine the read reaches Mocks.new_resource
     (pulumi.runtime.mocks.MockMonitor.ReadResource); tests/harness.py answers it with
     `previous_outputs`. The program must know the answer before it registers anything, so it
-    waits for the read here (as a synchronous invoke does in the Python SDK)."""
-    # Pulumi Cloud: the fully qualified name. The DIY backend calls its only organization
-    # "organization" and its legacy layout refuses names with slashes, while a bare stack name
-    # resolves in the current project in both layouts (pkg/backend/diy ParseReference).
+    waits for the read here.
+
+    Checked against pulumi/pulumi commit 1b59498 (no CLI here, so not run for real):
+    - Waiting: pulumi-language-python-exec runs __main__ inside `loop.run_until_complete(
+      run_in_stack(...))`, so module level runs in a task of a running loop; `_sync_await` then
+      leaves the task and pumps the loop until the read completes. That is exactly how
+      `pulumi.runtime.invoke` (every synchronous `get_*` function) returns at module level
+      (sdk/python/lib/pulumi/runtime/invoke.py). The read needs only the root stack's URN.
+    - preview: read steps run during previews (pkg/resource/deploy/step.go ReadStep.Apply), so a
+      preview sees the same outputs. A stack never deployed (DIY: no checkpoint `latest` or no
+      root stack resource; Cloud: likewise) reads {} (pkg/backend/diy/state.go
+      getSnapshotStackOutputs, pkg/resource/stack/deployment.go DeserializeStackOutputs).
+    - During an `up` (with or without --refresh) the root stack is a same step that keeps its
+      old outputs until the program registers new ones (step.go SameStep.Apply); a refused run
+      registers no outputs, and on a failed run the engine keeps the old outputs
+      (pkg/resource/deploy/step_executor.go executeRegisterResourceOutputs, `errored`), so a
+      refusal does not erase what the next run compares with."""
+    # Pulumi Cloud requires `<org>/<project>/<stack>` (pkg/backend/httpstate/backend.go
+    # httpstateBackendClient.GetStackOutputs). On DIY, pulumi.get_organization() is
+    # "organization" (pkg/backend/diy/state.go getTarget), its legacy layout refuses names with
+    # slashes, and a bare stack name resolves in the current project in both layouts
+    # (pkg/backend/diy/store.go ParseReference).
     org = pulumi.get_organization()
     stack = pulumi.get_stack()
     name = stack if org in (None, "", "organization") else f"{org}/{pulumi.get_project()}/{stack}"

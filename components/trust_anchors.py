@@ -219,7 +219,7 @@ def identity_extras(
             "trustRootsSha256": sha,
         }
         if not cfg.bring_your_own:
-            explicit = "trust_anchors" in cfg.model_fields_set
+            explicit = trusted_is_configured(cfg)
             extras["rotation"] = rotation_status(cfg.trust_anchors.plan, explicit)
         return extras
 
@@ -246,6 +246,14 @@ def cache_restart_annotations(cfg: LinkerdSettings) -> dict[str, str]:
     return byo_restart_annotations(cfg.trust_anchor_pem, hashlib.sha256(der).hexdigest())
 
 
+def trusted_is_configured(cfg: LinkerdSettings) -> bool:
+    """Whether the stack file holds `linkerd.trustAnchors.trusted`, so the printed commands may
+    edit that list in place (pki/trust_rotation.py commands_to)."""
+    return "trust_anchors" in cfg.model_fields_set and (
+        "trusted" in cfg.trust_anchors.model_fields_set
+    )
+
+
 def check_rotation_step(cfg: LinkerdSettings, deployed: Mapping[str, Any]) -> None:
     """Refuse a generated-identity configuration that is not one step from the deployed one
     (`deployed`: the stack outputs of the last deployment, components/previous_deployment.py)."""
@@ -254,7 +262,7 @@ def check_rotation_step(cfg: LinkerdSettings, deployed: Mapping[str, Any]) -> No
     previous = previous_plan(previous_identity(deployed))
     if previous is None:
         return
-    explicit = "trust_anchors" in cfg.model_fields_set
+    explicit = trusted_is_configured(cfg)
     problem = step_problem(previous, cfg.trust_anchors.plan, explicit)
     if problem:
         raise SettingsError([problem])

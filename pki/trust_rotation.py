@@ -121,7 +121,9 @@ def backward(plan: AnchorPlan) -> AnchorPlan | None:
 
 def commands_to(current: AnchorPlan, target: AnchorPlan, explicit: bool = True) -> list[str]:
     """`pulumi config` commands that turn the configured `current` into `target`. With
-    `explicit` false (trustAnchors not in the stack file yet) every value is written."""
+    `explicit` false (`trusted` not in the stack file yet) every value is written: setting
+    `trusted[1]` on a missing list makes the Pulumi CLI store [null, 2] (pulumi/pulumi
+    sdk/go/common/resource/config/object.go `newContainer`, commit 1b59498)."""
     out: list[str] = []
     if not explicit or target.signing != current.signing:
         out.append(f"pulumi config set --path {CONFIG_PATH}.signing {target.signing}")
@@ -137,15 +139,31 @@ def commands_to(current: AnchorPlan, target: AnchorPlan, explicit: bool = True) 
     else:
         out += [f"pulumi config set --path '{path}[{i}]' {g}" for i, g in enumerate(want)]
         if explicit and len(have) > len(want):
-            out += [f"pulumi config rm --path '{path}[{i}]'" for i in range(len(want), len(have))]
+            # From the end: `config rm --path` splices the list (later entries shift down) and
+            # ignores an index past its end (pulumi/pulumi sdk/go/common/resource/config/
+            # object.go `Delete`, commit 1b59498).
+            last_first = range(len(have) - 1, len(want) - 1, -1)
+            out += [f"pulumi config rm --path '{path}[{i}]'" for i in last_first]
     return out
 
 
-_AFTER = (
-    "Before the next step: check that `pulumi up` ended with mtlsVerified true, then list the "
-    "meshed pods that still run with other trust roots and restart them (python -m "
-    "checks.trust_roots, README.md 'Rotating the trust anchor')."
-)
+# What to confirm before the next step, by stage (README.md "Rotating the trust anchor").
+_BEFORE = {
+    "trusting-new": (
+        "Before step 2: check that `pulumi up` ended with mtlsVerified true, then list the "
+        "meshed pods that still run with the old bundle and restart them until none is left "
+        "(python -m checks.trust_roots). A proxy without the new anchor would reject every "
+        "certificate the new issuer signs."
+    ),
+    "signing-with-new": (
+        "Before step 3: check that `pulumi up` ended with mtlsVerified true and that `kubectl "
+        "get events -n linkerd --field-selector reason=IssuerUpdated` shows the new issuer "
+        "loaded, then restart every other meshed workload (or wait 24 h, the default "
+        "certificate lifetime) so its proxy holds a certificate from the new issuer: "
+        "checks.trust_roots cannot see which issuer signed a pod's certificate, and once the "
+        "old anchor is gone a certificate from the old issuer is rejected."
+    ),
+}
 _STAGES = {
     "steady": "steady: one anchor, which signs the issuer",
     "trusting-new": "step 1 of 3 done: both anchors are trusted, the old one still signs",
@@ -163,7 +181,7 @@ def rotation_status(plan: AnchorPlan, explicit: bool = True) -> dict[str, Any]:
         status["startRotation"] = [*commands_to(plan, nxt, explicit), "pulumi up"]
     else:
         assert nxt is not None
-        status["before"] = _AFTER
+        status["before"] = _BEFORE[plan.stage]
         status["next"] = [*commands_to(plan, nxt, explicit), "pulumi up"]
     status["rollback"] = [*commands_to(plan, back, explicit), "pulumi up"] if back else []
     return status

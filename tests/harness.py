@@ -171,10 +171,44 @@ class ProgramRun:
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
 
+# What pulumi.get_organization() says on a DIY (file://, s3://, ...) backend.
+DIY_ORGANIZATION = "organization"
+
+
+def referenced_stack(name: str, organization: str, project: str) -> tuple[str, str]:
+    """(project, stack) a stack reference name resolves to, as the backend resolves it, or
+    ValueError with the backend's message (pulumi/pulumi commit 1b59498): Pulumi Cloud requires
+    `<org>/<project>/<stack>` (pkg/backend/httpstate/backend.go httpstateBackendClient
+    .GetStackOutputs); DIY's legacy layout takes a bare stack name only, its project layout also
+    `organization/[project/]stack` with a bare name in the current project
+    (pkg/backend/diy/store.go ParseReference, both stores)."""
+    parts = name.split("/")
+    if organization != DIY_ORGANIZATION:
+        if len(parts) != 3:
+            raise ValueError(
+                "a stack reference's name should be of the form '<organization>/<project>/<stack>'"
+            )
+        if parts[0] != organization:
+            raise ValueError(f"stack {name!r} not found")
+        return parts[1], parts[2]
+    if len(parts) != 1:
+        # Accepted by the project layout only; a program must work on both.
+        raise ValueError(f"{name!r}: the DIY backend's legacy layout takes a bare stack name")
+    return project, parts[0]
+
+
 class _Mocks(pulumi.runtime.Mocks):
-    def __init__(self, previous_outputs: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        previous_outputs: Mapping[str, Any] | None = None,
+        *,
+        organization: str = DIY_ORGANIZATION,
+        project: str = "cachemesh",
+        stack: str = "dev",
+    ) -> None:
         self.previous_outputs = dict(previous_outputs or {})
         self.stack_references: list[str] = []
+        self.organization, self.project, self.stack = organization, project, stack
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
         if args.typ == STACK_REFERENCE:
@@ -182,6 +216,11 @@ class _Mocks(pulumi.runtime.Mocks):
             # readStackReference): the referenced stack's outputs, {} for a stack never deployed.
             name = args.inputs["name"]
             self.stack_references.append(name)
+            if referenced_stack(name, self.organization, self.project) != (
+                self.project,
+                self.stack,
+            ):
+                raise ValueError(f"unknown stack {name!r}")
             return name, {"name": name, "outputs": self.previous_outputs, "secretOutputNames": []}
         outputs = dict(args.inputs)
         faker = OUTPUT_FAKERS.get(args.typ)
@@ -280,15 +319,17 @@ def run_program(
     preview: bool = False,
     stack: str = "dev",
     previous_outputs: Mapping[str, Any] | None = None,
+    organization: str = DIY_ORGANIZATION,
 ) -> ProgramRun:
     """Run __main__.py under mocks with this stack config; return everything it registered.
 
     `previous_outputs` are the stack outputs of the last deployment, as a StackReference to the
-    stack itself reads them (none: the stack was never deployed).
+    stack itself reads them (none: the stack was never deployed). `organization` is what
+    pulumi.get_organization() says: "organization" on a DIY backend, the org on Pulumi Cloud.
 
     Exceptions the program raises (for instance a pulumi.RunError for bad config) propagate.
     """
-    mocks = _Mocks(previous_outputs)
+    mocks = _Mocks(previous_outputs, organization=organization, stack=stack)
     monitor = _RecordingMonitor(mocks)
     logger = logging.getLogger(f"cachemesh-test-{id(monitor)}")
     logger.propagate = False
@@ -297,7 +338,13 @@ def run_program(
     # A fresh root stack per run, so one run's exports never show up in the next.
     pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
-        mocks, project="cachemesh", stack=stack, preview=preview, logger=logger, monitor=monitor
+        mocks,
+        project="cachemesh",
+        stack=stack,
+        preview=preview,
+        logger=logger,
+        monitor=monitor,
+        organization=organization,
     )
     all_config, secret_keys = config_for(config or {}, secrets)
     pulumi.runtime.set_all_config(all_config, secret_keys)

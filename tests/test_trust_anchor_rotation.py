@@ -12,12 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
-import json
-import re
-import shlex
 from typing import Any
 
 import fake_providers  # noqa: F401
+import pulumi_config
 import pytest
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -76,10 +74,10 @@ def template_annotations(run: ProgramRun) -> dict[str, str]:
 def signs(anchor: x509.Certificate, cert: x509.Certificate) -> bool:
     key = anchor.public_key()
     assert isinstance(key, ec.EllipticCurvePublicKey)
+    algorithm = cert.signature_hash_algorithm
+    assert algorithm is not None
     try:
-        key.verify(
-            cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm)
-        )
+        key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(algorithm))
     except InvalidSignature:
         return False
     return True
@@ -198,29 +196,8 @@ def test_rotation_says_where_it_stands(rotation: list[ProgramRun]) -> None:
 
 
 def _apply(command: str, cfg: dict[str, Any]) -> None:
-    """`pulumi config set|rm --path KEY [VALUE]` on the `cachemesh` config, as the CLI does it:
-    set on index len(list) appends, rm of an index removes the item (pulumi config rm docs)."""
-    words = shlex.split(command)
-    assert words[:2] == ["pulumi", "config"] and words[3] == "--path", command
-    parts = re.findall(r"[^.\[\]]+|\[\d+\]", words[4])
-    node: Any = cfg
-    for part, after in itertools.pairwise(parts):
-        empty: Any = [] if after.startswith("[") else {}
-        node = node[int(part[1:-1])] if part.startswith("[") else node.setdefault(part, empty)
-    last = parts[-1]
-    if words[2] == "set":
-        value = json.loads(words[5])
-        if last.startswith("["):
-            index = int(last[1:-1])
-            if index == len(node):
-                node.append(value)
-            else:
-                node[index] = value
-        else:
-            node[last] = value
-    else:
-        assert words[2] == "rm"
-        del node[int(last[1:-1]) if last.startswith("[") else last]
+    """`pulumi config set|rm --path` as the Pulumi CLI applies it (tests/pulumi_config.py)."""
+    pulumi_config.apply(command, cfg)
 
 
 def test_following_the_next_commands_walks_the_whole_rotation() -> None:
@@ -237,6 +214,17 @@ def test_following_the_next_commands_walks_the_whole_rotation() -> None:
         ta = cfg["linkerd"]["trustAnchors"]
         seen.append((ta["signing"], sorted(ta["trusted"])))
     assert seen == STEPS[1:]
+
+
+def test_start_rotation_commands_work_when_the_stack_set_only_the_signing_anchor() -> None:
+    # `trusted` absent from the stack file: `pulumi config set --path '...trusted[1]' 2` alone
+    # would make the CLI store [null, 2], so the whole list must be written.
+    cfg: dict[str, Any] = {"linkerd": {"trustAnchors": {"signing": 1}}}
+    run = run_program(cfg)
+    for command in run.outputs["linkerdIdentity"]["rotation"]["startRotation"][:-1]:
+        _apply(command, cfg)
+    assert cfg == config(1, [1, 2])
+    run_program(cfg, previous_outputs=run.outputs)
 
 
 def test_following_the_rollback_commands_undoes_a_step(rotation: list[ProgramRun]) -> None:
@@ -272,6 +260,14 @@ def test_first_deployment_accepts_any_valid_combination() -> None:
     run = run_program(config(2, [1, 2]))
     assert run.stack_references == ["dev"]  # this very stack
     assert run.one(SELF_SIGNED, "linkerd-trust-anchor-a2").options["protect"] is True
+
+
+def test_on_pulumi_cloud_the_program_reads_itself_by_its_fully_qualified_name() -> None:
+    previous = run_program(config(1, [1]), organization="acme").outputs
+    run = run_program(config(1, [1, 2]), previous_outputs=previous, organization="acme")
+    assert run.stack_references == ["acme/cachemesh/dev"]
+    with pytest.raises(Exception, match=r"last deployment ran \{signing: 1, trusted: \[1\]\}"):
+        run_program(config(2, [1, 2]), previous_outputs=previous, organization="acme")
 
 
 def test_a_deployment_from_before_anchor_generations_counts_as_anchor_one_alone() -> None:

@@ -77,6 +77,17 @@ def test_each_listed_pod_says_how_to_restart_it(kubectl: Path) -> None:
     assert restart["batch-job-x7k2p"] == "kubectl delete pod/batch-job-x7k2p -n shop"
 
 
+def test_a_stale_statefulset_pod_is_deleted_one_at_a_time_not_rollout_restarted(
+    kubectl: Path,
+) -> None:
+    # cachemesh's caches are OnDelete StatefulSets: `kubectl rollout restart` replaces no pod.
+    _rc, report, stderr = _run("--trust-roots-sha256", HASHES["old"])
+    ignite = next(p for p in report["stale"] if p["pod"] == "ignite-0")
+    assert ignite["restart"] == "kubectl delete pod/ignite-0 -n ignite"
+    assert "one at a time" in ignite["note"] and "rebalanced" in ignite["note"]
+    assert "Restart it: kubectl delete pod/ignite-0 -n ignite (StatefulSet pod:" in stderr
+
+
 def test_a_given_hash_is_used_instead_of_the_configmap(kubectl: Path) -> None:
     rc, report, _ = _run("--trust-roots-sha256", HASHES["old"])
     calls = [json.loads(line)["argv"] for line in kubectl.read_text().splitlines()]
@@ -155,6 +166,9 @@ def test_check_reports_each_pod_still_on_the_old_hash_with_advice(
     assert HASHES["old"] in stale[0]["problem"]
     assert "still runs with the old trust anchors" in stale[0]["likelyCause"]
     assert "kubectl delete pod/ignite-0 -n ignite" in stale[0]["fix"]
+    # The caches are OnDelete StatefulSets, where `kubectl rollout restart` replaces no pod.
+    assert "kubectl rollout restart statefulset" not in stale[0]["fix"]
+    assert "one at a time" in stale[0]["fix"]
 
 
 def test_check_reports_pods_without_the_annotation(
