@@ -312,7 +312,15 @@ def _opaque_ports(exp: Expectation) -> str:
 
 
 def _restart(exp: Expectation) -> str:
-    return f"kubectl rollout restart statefulset/{exp.statefulset} -n {exp.namespace}"
+    # cachemesh's StatefulSets use updateStrategy OnDelete: `kubectl rollout restart` only marks a
+    # new revision, and checks.rollout replaces the pods one at a time, each only when the cluster
+    # is whole and rebalanced (README.md "Running the rollout by hand"). A pod template change
+    # applied by `pulumi up` runs that rollout by itself.
+    return (
+        f"kubectl rollout restart statefulset/{exp.statefulset} -n {exp.namespace}, then "
+        f"python -m checks.rollout --namespace {exp.namespace} --statefulset {exp.statefulset} "
+        f"--replicas {exp.replicas}"
+    )
 
 
 def advice(kind: str, exp: Expectation, pod: str | None = None) -> tuple[str, str]:

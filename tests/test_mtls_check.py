@@ -198,7 +198,10 @@ def test_pod_taking_no_part_in_a_port_is_not_verified(cluster: FakeCluster) -> N
     assert (failure["pod"], failure["port"]) == ("ignite-2", 47100)
     assert "takes no part" in failure["problem"]
     assert 'config.linkerd.io/opaque-ports: "10800,47100,47500"' in failure["fix"]
-    assert "kubectl rollout restart statefulset/ignite -n ignite" in failure["fix"]
+    assert (
+        "kubectl rollout restart statefulset/ignite -n ignite, then python -m checks.rollout"
+        in (failure["fix"])
+    )
 
 
 def test_wrong_identity_is_not_verified(cluster: FakeCluster) -> None:

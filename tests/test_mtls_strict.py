@@ -77,7 +77,10 @@ def test_admitted_by_the_default_policy_is_not_verified(cluster: FakeCluster) ->
     assert "not by Server ignite-communication" in failure["problem"]
     assert "podSelector" in failure["likelyCause"]
     assert "kubectl get server -n ignite" in failure["fix"]
-    assert "kubectl rollout restart statefulset/ignite -n ignite" in failure["fix"]
+    assert (
+        "kubectl rollout restart statefulset/ignite -n ignite, then python -m checks.rollout"
+        in (failure["fix"])
+    )
 
 
 def test_the_same_metrics_are_verified_in_permissive_mode(cluster: FakeCluster) -> None:
