@@ -38,7 +38,13 @@ CONTROL_COMMAND = (
 )
 # The metric table of `control.sh --metric`: a `metric  value` header, then one row per metric,
 # columns joined by four spaces and padded (PrintingUtils.printTable in gridgain/gridgain
-# modules/control-utility, tag 8.9.33). Anything before the header (JVM_OPTS warnings, the
+# modules/control-utility, tag 8.9.33 = 25fc6163f1b3, MetricCommand there: no confirmation
+# prompt, GridClient to TaskExecutor.DFLT_HOST/DFLT_PORT 127.0.0.1:11211; apache/ignite's
+# management framework prints the same table: internal/management/metric/MetricCommand.java
+# (stored commit 138a48b4a00f, a ComputeCommand over GridClientNode) calling
+# SystemViewCommand.printTable (stored commit 03d8a231677a); not checked against the 2.16.0 tag
+# itself). control.sh is a bash script (`#!/usr/bin/env bash`, `+=`); both images have bash.
+# Anything before the header (JVM_OPTS warnings, the
 # utility's banner, the line of dashes) and after the rows (`Command [METRIC] finished ...`) is
 # not a row.
 _HEADER = re.compile(r"^metric\s+value\s*$")
