@@ -44,6 +44,7 @@ from checks.mtls_tools import (
 from checks.rollout_tools import (
     REBALANCED,
     TOTAL_SERVER_NODES,
+    CannotPass,
     Kubectl,
     Pod,
     StatefulSetInfo,
@@ -77,6 +78,8 @@ class Wait(_Model):
     seconds: float
     polls: int
     reason: str | None = None
+    # True when the wait stopped before `--timeout` because its answer could not change.
+    gave_up: bool = False
 
 
 class PodStep(_Model):
@@ -134,7 +137,8 @@ class Rollout:
 
     def wait(self, gate: str, poll: Poll, *, settle: bool = False) -> Wait:
         """Poll until `poll` passes (with `settle`: on two polls at least `interval` apart, none
-        failing in between) or until the next poll would start past `timeout`."""
+        failing in between), until the next poll would start past `timeout`, or until a poll
+        raises CannotPass (its answer will not change)."""
         start = self.clock()
         deadline = start + self.plan.timeout
         polls = 0
@@ -146,6 +150,12 @@ class Rollout:
                 ok, reason = poll()
             except ToolError as exc:
                 ok, reason = False, str(exc)
+            except CannotPass as exc:
+                now = self.clock()
+                return Wait(
+                    gate=gate, passed=False, seconds=round(now - start, 3), polls=polls,
+                    reason=str(exc), gave_up=True,
+                )  # fmt: skip
             now = self.clock()
             if ok and (
                 not settle or (passed_at is not None and now - passed_at >= self.plan.interval)
@@ -232,9 +242,8 @@ class Rollout:
             report.elapsed_seconds = round(self.clock() - start, 3)
             if failed is not None:
                 report.failed_gate = failed.gate
-                report.reason = (
-                    f"{failed.gate} did not pass within {plan.timeout:g}s: {failed.reason}"
-                )
+                within = "" if failed.gave_up else f" within {plan.timeout:g}s"
+                report.reason = f"{failed.gate} did not pass{within}: {failed.reason}"
                 return report
             report.completed = on_update == plan.replicas and bool(
                 report.final_gate and report.final_gate.passed

@@ -38,7 +38,13 @@ CONTROL_COMMAND = (
 )
 # The metric table of `control.sh --metric`: a `metric  value` header, then one row per metric,
 # columns joined by four spaces and padded (PrintingUtils.printTable in gridgain/gridgain
-# modules/control-utility, tag 8.9.33). Anything before the header (JVM_OPTS warnings, the
+# modules/control-utility, tag 8.9.33 = 25fc6163f1b3, MetricCommand there: no confirmation
+# prompt, GridClient to TaskExecutor.DFLT_HOST/DFLT_PORT 127.0.0.1:11211; apache/ignite's
+# management framework prints the same table: internal/management/metric/MetricCommand.java
+# (stored commit 138a48b4a00f, a ComputeCommand over GridClientNode) calling
+# SystemViewCommand.printTable (stored commit 03d8a231677a); not checked against the 2.16.0 tag
+# itself). control.sh is a bash script (`#!/usr/bin/env bash`, `+=`); both images have bash.
+# Anything before the header (JVM_OPTS warnings, the
 # utility's banner, the line of dashes) and after the rows (`Command [METRIC] finished ...`) is
 # not a row.
 _HEADER = re.compile(r"^metric\s+value\s*$")
@@ -54,6 +60,10 @@ EvictionResult = Literal["evicted", "refused", "gone"]
 
 class ToolError(Exception):
     """One call failed; a later poll may succeed."""
+
+
+class CannotPass(Exception):
+    """The answer will not change however long the gate waits: stop it now."""
 
 
 @dataclass(frozen=True)
@@ -203,10 +213,24 @@ class Kubectl:
         if result.ok:
             return "evicted"
         text = result.stderr.lower()
-        # 429: the budget does not allow it now (the API server's answer while another pod of
-        # the set is unavailable). 404/409: the pod is gone or was already replaced.
+        # The eviction subresource's answers (kubernetes/kubernetes
+        # pkg/registry/core/pod/storage/eviction.go, commit 01aa0f3f6052), as kubectl prints them
+        # on stderr with exit 1 ("Error from server (Reason): message", kubernetes/kubectl
+        # pkg/cmd/util/helpers.go StandardErrorMessage, commit dee3483a3d6a):
+        # - 500, no reason: more than one PodDisruptionBudget matches the pod. The API server
+        #   refuses every eviction of it whatever the budgets allow, so waiting cannot help.
+        if "more than one poddisruptionbudget" in text:
+            raise CannotPass(
+                f"the Eviction API refused {pod.name} (500): more than one PodDisruptionBudget "
+                "selects it, which the eviction subresource does not support. Keep one budget "
+                f"per cache (kubectl get pdb -n {self.namespace}), then re-run."
+            )
+        # - 429 TooManyRequests: the budget does not allow it now (another pod of the set is
+        #   unavailable, or the budget's status lags its spec).
         if "toomanyrequests" in text.replace(" ", "") or "disruption budget" in text:
             return "refused"
+        # - 404 NotFound: the pod is gone; 409 Conflict: the uid precondition names a pod that
+        #   was already replaced. Either way the successor is what the next wait looks for.
         if "notfound" in text.replace(" ", "") or "conflict" in text:
             return "gone"
         raise ToolError(f"evicting {pod.name} failed: {result.describe()}")

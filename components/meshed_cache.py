@@ -56,6 +56,10 @@ NODE_ENV: tuple[tuple[str, str], ...] = (
 # Rather than depend on either, a preStop hook sends SIGTERM to the node's JVM (found by its main
 # class; the hook's own shell, whose command line names it too, is skipped) and waits until it
 # has exited. Within terminationGracePeriodSeconds; after that the kubelet SIGKILLs regardless.
+# When the JVM is PID 1 the hook returns right after the signal: when PID 1 exits, the kernel
+# kills every other process of the PID namespace, so a hook still waiting would be SIGKILLed
+# and reported as FailedPreStopHook; the kubelet itself waits for PID 1 to exit (its own
+# SIGTERM then reaches a JVM already running its shutdown hooks, which changes nothing).
 NODE_MAIN_CLASS = "org.apache.ignite.startup.cmdline.CommandLineStartup"
 STOP_NODE_SCRIPT = (
     "self=$$; "
@@ -64,6 +68,7 @@ STOP_NODE_SCRIPT = (
     '[ "$pid" = "$self" ] && continue; '
     f'if grep -q {NODE_MAIN_CLASS} "$d/cmdline" 2>/dev/null; then '
     'kill -TERM "$pid" 2>/dev/null; '
+    '[ "$pid" = 1 ] && continue; '
     'while kill -0 "$pid" 2>/dev/null; do sleep 1; done; '
     "fi; "
     "done"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -285,6 +286,56 @@ def _running(marker: str) -> bool:
         except OSError:  # the process ended while we looked
             continue
     return False
+
+
+PID1_NODE = """\
+import json, pathlib, signal, subprocess, sys, time
+out, hook_argv = pathlib.Path(sys.argv[1]), json.loads(pathlib.Path(sys.argv[2]).read_text())
+hook = None
+def stop(*_):
+    time.sleep(1)  # the node's shutdown work (GRACEFUL), then: has the hook returned?
+    rc = hook.poll()
+    out.write_text("hook still running" if rc is None else f"hook exited {rc}")
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+# A SIGTERM that comes before `hook` is set waits until it is.
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+hook = subprocess.Popen(hook_argv)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+time.sleep(60)
+"""
+
+
+def _shells() -> list[list[str]]:
+    shells = [["/bin/sh"]]
+    if shutil.which("busybox"):
+        shells.append([str(shutil.which("busybox")), "sh"])  # Alpine's sh (apacheignite/ignite)
+    return shells
+
+
+@pytest.mark.parametrize("shell", _shells(), ids=lambda s: Path(s[0]).name)
+def test_pre_stop_script_returns_at_once_when_the_node_is_pid_1(
+    tmp_path: Path, shell: list[str]
+) -> None:
+    # The stand-in node is PID 1 of its own PID namespace, as java is in apacheignite/ignite
+    # (run.sh ends in `exec java`). It starts the hook itself (so the hook shares its namespace,
+    # as an exec'd hook does) and, once SIGTERM arrives, notes whether the hook has returned.
+    # When PID 1 exits every other process of the namespace is killed, so a hook still waiting
+    # for it then would be SIGKILLed (the kubelet reports FailedPreStopHook); the kubelet waits
+    # for PID 1 itself.
+    unshare = ["unshare", "--user", "--map-root-user", "--pid", "--fork", "--mount-proc"]
+    if subprocess.run([*unshare, "true"], capture_output=True).returncode != 0:
+        pytest.skip("unshare cannot create a PID namespace here")
+    marker = f"cachemesh.test.Node{uuid.uuid4().hex}"
+    script = STOP_NODE_SCRIPT.replace(NODE_MAIN_CLASS, marker)
+    (tmp_path / "node.py").write_text(PID1_NODE)
+    out = tmp_path / "hook"
+    hook = tmp_path / "hook.json"
+    hook.write_text(json.dumps([*shell, "-c", script]))
+    argv = [*unshare, sys.executable, str(tmp_path / "node.py"), str(out), str(hook), marker]
+    node = subprocess.run(argv, timeout=30, capture_output=True)
+    assert node.returncode == 0, node.stderr
+    assert out.read_text() == "hook exited 0"
 
 
 def test_pre_stop_script_does_nothing_without_a_node() -> None:

@@ -279,6 +279,20 @@ def test_eviction_refused_by_the_disruption_budget_stops_without_a_restart(
     assert "429" in result.report["reason"]
 
 
+def test_pod_under_two_disruption_budgets_stops_at_once_without_a_restart(
+    cluster: FakeCluster,
+) -> None:
+    # The API server answers 500 for such a pod whatever the budgets allow: waiting cannot help.
+    cluster.load(cluster_state(pdbCount=2))
+    result = cluster.run(timeout="5")
+    assert result.rc == 1
+    assert cluster.evicted() == []
+    attempts = [c for c in cluster.state["log"] if "--raw" in c["argv"]]
+    assert len(attempts) == 1
+    assert result.report["failedGate"] == GATE_EVICTION
+    assert "more than one PodDisruptionBudget" in result.report["reason"]
+
+
 # --- cannot run ---------------------------------------------------------------------------------
 
 
