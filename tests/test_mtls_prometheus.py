@@ -162,7 +162,7 @@ def test_scrapes_from_before_the_check_started_do_not_count(
 def test_a_pod_scraped_only_before_the_check_started_is_not_verified(
     tmp_path: Path, cluster: FakeCluster
 ) -> None:
-    # A real scrape interval longer than the check: ignite-1's proxy is scraped every 15 s by a
+    # A real scrape interval longer than the check: ignite-1's proxy is scraped every 6 s by a
     # second job that carries the same `job` label (as a slow scrape_interval does in a real
     # cluster), ignite-0's every 0.5 s. The check starts just after ignite-1's first scrape and
     # gives up before its next one: ignite-1's only evidence predates the check.
@@ -171,7 +171,10 @@ def test_a_pod_scraped_only_before_the_check_started_is_not_verified(
         slow = scrape_config(f"127.0.0.1:{proxies.port}", ["ignite-1"])["scrape_configs"][0]
         slow.update(
             job_name="linkerd-proxy-slow",
-            scrape_interval="15s",
+            # Prometheus offsets a target's first scrape anywhere within its interval, so the
+            # interval is what this test waits at most; 6 s leaves the 1 s check room to finish
+            # well before the second scrape.
+            scrape_interval="6s",
             scrape_timeout="5s",
             relabel_configs=[{"target_label": "job", "replacement": "linkerd-proxy"}],
         )
