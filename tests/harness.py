@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import runpy
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
+import pytest
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
@@ -378,3 +381,27 @@ def run_program(
         logs=collector.records,
         stack_references=mocks.stack_references,
     )
+
+
+def put_on_path(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    source: Path,
+    names: tuple[str, ...],
+    *,
+    no_site: bool = False,
+) -> Path:
+    """Install the stand-in script `source` as executables `names` in a fresh folder put first
+    on PATH, so the real subprocess code of checks/ runs against it; returns that folder.
+    `no_site` starts it with `-S` (no site-packages: faster, for stand-ins that need only the
+    standard library)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    flags = " -S" if no_site else ""
+    text = source.read_text()
+    for name in names:
+        tool = bin_dir / name
+        tool.write_text(f"#!{sys.executable}{flags}\n{text}")
+        tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    return bin_dir

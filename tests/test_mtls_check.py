@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import put_on_path
 
 from checks.mtls import main
 
@@ -103,14 +104,7 @@ def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeCluster:
 
 def install_fake_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeCluster:
     """The stand-in kubectl and linkerd first on PATH, serving verified-2 until told otherwise."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    source = (FIXTURES / "fake_tool.py").read_text()
-    for name in ("kubectl", "linkerd"):
-        tool = bin_dir / name
-        tool.write_text(f"#!{sys.executable}\n{source}")
-        tool.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    bin_dir = put_on_path(tmp_path, monkeypatch, FIXTURES / "fake_tool.py", ("kubectl", "linkerd"))
     fake = FakeCluster(bin_dir, tmp_path / "calls.jsonl", monkeypatch)
     fake.set("FAKE_MTLS_LOG", str(fake.log))
     fake.set("FAKE_MTLS_DELAY", "0")

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import put_on_path
 from test_mtls_check import Result
 
 from checks.rollout import GATE_CLUSTER, GATE_EVICTION, GATE_POD_BACK, main
@@ -96,13 +95,10 @@ class FakeCluster:
 
 @pytest.fixture
 def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeCluster:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    tool = bin_dir / "kubectl"
-    # -S: no site-packages, so each call starts fast; the stand-in needs only the stdlib.
-    tool.write_text(f"#!{sys.executable} -S\n{(FIXTURES / 'fake_kubectl.py').read_text()}")
-    tool.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    # no_site: each call starts fast; the stand-in needs only the standard library.
+    bin_dir = put_on_path(
+        tmp_path, monkeypatch, FIXTURES / "fake_kubectl.py", ("kubectl",), no_site=True
+    )
     state_path = tmp_path / "cluster.json"
     monkeypatch.setenv("FAKE_ROLLOUT_STATE", str(state_path))
     return FakeCluster(bin_dir, state_path, monkeypatch).load(cluster_state())

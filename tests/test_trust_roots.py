@@ -6,11 +6,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
+from harness import put_on_path
 from test_mtls_check import FIXTURES as MTLS_FIXTURES
 from test_mtls_check import FakeCluster, cluster  # noqa: F401  (fixture reuse)
 
@@ -22,12 +21,7 @@ HASHES = json.loads((HERE / "hashes.json").read_text())
 
 @pytest.fixture
 def kubectl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    tool = bin_dir / "kubectl"
-    tool.write_text(f"#!{sys.executable}\n{(HERE / 'fake_kubectl.py').read_text()}")
-    tool.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    put_on_path(tmp_path, monkeypatch, HERE / "fake_kubectl.py", ("kubectl",))
     monkeypatch.setenv("FAKE_TRUST_PODS", str(HERE / "pods-all-namespaces.json"))
     monkeypatch.setenv("FAKE_TRUST_CONFIGMAP", str(HERE / "configmap.json"))
     monkeypatch.setenv("FAKE_KUBECTL_LOG", str(tmp_path / "calls.jsonl"))
