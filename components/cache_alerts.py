@@ -3,12 +3,13 @@ deploy day (`cachemesh:monitoring.prometheusRules`).
 
 The post-deploy check (checks/) proves the mesh once, at `pulumi up`. These alerts watch the same
 proxy counters afterwards, on the cache's inter-node ports and — when its clients must be meshed
-(strict/meshed authorization) — the thin-client port; never the REST port, whose kubelet probes
-are plaintext by design. They fire when:
+(strict/meshed authorization) — the thin-client port; never the REST port (its probes run
+over loopback, which the proxy never sees; who may use it is its AuthorizationPolicy's concern).
+They fire when:
 
 - CachemeshPlaintextConnection: a connection is accepted or opened without TLS;
 - CachemeshUnexpectedIdentity: an identity other than the admitted ones connects (inter-node ports:
-  the cache's own; thin-client port: `clientIdentities` when they restrict it);
+  the cache's own; thin-client port: `clientIdentities`, the cache's own when the list is empty);
 - CachemeshConnectionsDenied: the proxies refuse connections by authorization;
 - CachemeshProxiesMissing: fewer meshed proxies are scraped than there are replicas;
 - CachemeshProxyCertificateExpiring / CachemeshIssuerCertificateExpiring: a proxy's identity
@@ -104,7 +105,8 @@ class CacheAlertsArgs:
             inter_node_ports=product.inter_node_ports,
             own_identity=own_identity,
             client_ports=client_ports,
-            client_identities=cache.client_identities if strict else ("*",),
+            # strict with no list admits the cache's own identity only (CacheAuthorization).
+            client_identities=(cache.client_identities or (own_identity,)) if strict else ("*",),
             job=monitoring.job,
             window=monitoring.window,
             issuer_renewal_hours=issuer_renewal_hours,

@@ -1,31 +1,36 @@
 """CacheAuthorization: Linkerd policy so only the right identities reach a cache's ports.
 
 For each port with an access rule (settings/products.py) a `Server` selects that port on the
-cache's pods and one `AuthorizationPolicy` of the same name admits the identities of a
-`MeshTLSAuthentication`:
+cache's pods and one `AuthorizationPolicy` of the same name, targeting the Server, admits the
+identities of a `MeshTLSAuthentication`:
 
-- strict: the cluster ports (47100, 47500) admit only the cache's own identity; the client ports
-  (10800, 8080) admit `clientIdentities`, or any meshed identity when none are listed;
-- meshed: every port admits any meshed identity (`*`).
+- strict: the cluster ports (47100, 47500) admit only the cache's own identity; the thin-client
+  port (10800) admits `clientIdentities`; the REST port (8080) admits `adminIdentities`;
+- meshed: the cluster and thin-client ports admit any meshed identity (`*`); the REST port
+  still admits only `adminIdentities`.
+
+An empty `clientIdentities` or `adminIdentities` admits the cache's own identity only: nobody
+else, not "every meshed workload of the cluster" (`*` says that, explicitly).
 
 With the pods' default inbound policy at `deny`, every other port and every unauthenticated
 (plaintext) connection is refused. A Server's `proxyProtocol` supersedes the opaque-ports
 annotation for its port, so the server-first ports' Servers say `opaque` — otherwise protocol
 detection, the guide's handshake stall, would come back.
 
-The REST port is HTTP, and the kubelet probes it. Left alone, Linkerd authorizes probes with a
-default route: GET on the probe's *path* from `probeNetworks` (0.0.0.0/0 by default). Ignite's
-REST API is one path, `/ignite`, with the command in the query, so that default route would open
-the whole REST API (`?cmd=get`, `?cmd=put`, …) to anyone. So the REST Server gets two HTTPRoutes:
-one matching exactly the probe commands (path and `cmd` query parameter), authorized for the
-probe networks by a `NetworkAuthentication`, and one for everything else, authorized like any
-client port. A Server with routes gets no default probe route.
+Nothing here admits a client without a mesh identity: no `NetworkAuthentication`, no route for
+probes. The REST API is Ignite's admin API, one path with the command in the query
+(`/ignite?cmd=setstate&state=INACTIVE` wipes an in-memory cluster), and Linkerd's query-parameter
+match accepts a request when ANY `name=value` pair matches while Ignite reads the FIRST `cmd`
+(linkerd2-proxy `linkerd/http/route/src/http/match/query_param.rs`; Ignite
+`GridJettyRestHandler`, `req.getParameter("cmd")`), so no route can open "only the probe
+commands". The probes therefore run inside the container over loopback, which the proxy does not
+intercept (components/meshed_cache.py `probes`), and the pod template has no HTTP or TCP probe
+for which Linkerd would authorize a default probe route.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -38,7 +43,6 @@ POLICY_GROUP = "policy.linkerd.io"
 SERVER_API = f"{POLICY_GROUP}/v1beta3"
 AUTHN_API = f"{POLICY_GROUP}/v1alpha1"
 AUTHZ_API = f"{POLICY_GROUP}/v1alpha1"
-ROUTE_API = f"{POLICY_GROUP}/v1beta3"
 ANY_MESHED = ("*",)
 
 
@@ -50,12 +54,11 @@ class CacheAuthorizationArgs:
     pod_selector: dict[str, str]
     labels: dict[str, str]
     ports: tuple[CachePort, ...]
-    # The cache pods' own identity, and who may use the client ports (empty: any meshed).
+    # The cache pods' own identity; who may use the thin-client port and the REST (admin) port
+    # (empty: the cache's own identity only).
     own_identity: str
     client_identities: tuple[str, ...] = ()
-    # The kubelet's HTTP probe paths (with query) on the REST port, and where probes come from.
-    probe_paths: tuple[str, ...] = ()
-    probe_networks: tuple[str, ...] = ()
+    admin_identities: tuple[str, ...] = ()
 
 
 def proxy_protocol(port: CachePort) -> str:
@@ -66,23 +69,15 @@ def proxy_protocol(port: CachePort) -> str:
 
 def authentications(args: CacheAuthorizationArgs) -> dict[PortAccess, tuple[str, tuple[str, ...]]]:
     """Which MeshTLSAuthentication (name, identities) each kind of port requires, by mode."""
+    own = (f"{args.cache_name}-peers", (args.own_identity,))
+    admins = (f"{args.cache_name}-admins", args.admin_identities) if args.admin_identities else own
     if args.mode is AuthorizationMode.MESHED:
         anyone = (f"{args.cache_name}-any-meshed", ANY_MESHED)
-        return {PortAccess.PEERS: anyone, PortAccess.CLIENTS: anyone}
-    return {
-        PortAccess.PEERS: (f"{args.cache_name}-peers", (args.own_identity,)),
-        PortAccess.CLIENTS: (f"{args.cache_name}-clients", args.client_identities or ANY_MESHED),
-    }
-
-
-def probe_match(probe_path: str) -> dict:
-    """An exact HTTPRoute match for one probe request: path, query parameters, GET."""
-    url = urlsplit(probe_path)
-    match: dict = {"path": {"type": "Exact", "value": url.path or "/"}, "method": "GET"}
-    params = parse_qsl(url.query, keep_blank_values=True)
-    if params:
-        match["queryParams"] = [{"type": "Exact", "name": k, "value": v} for k, v in params]
-    return match
+        return {PortAccess.PEERS: anyone, PortAccess.CLIENTS: anyone, PortAccess.ADMINS: admins}
+    clients = (
+        (f"{args.cache_name}-clients", args.client_identities) if args.client_identities else own
+    )
+    return {PortAccess.PEERS: own, PortAccess.CLIENTS: clients, PortAccess.ADMINS: admins}
 
 
 def server_names(cache_name: str, ports: tuple[CachePort, ...]) -> dict[int, str]:
@@ -124,33 +119,30 @@ class CacheAuthorization(pulumi.ComponentResource):
             return {"group": POLICY_GROUP, "kind": kind, "name": object_name}
 
         def authorize(
-            target_kind: str,
-            target_name: str,
-            target: pulumi.Resource,
-            authn: tuple[str, str, pulumi.Resource],
+            server: pulumi.Resource, server_name: str, authn: tuple[str, pulumi.Resource]
         ) -> None:
-            """An AuthorizationPolicy named after its target, requiring one authentication."""
-            authn_kind, authn_name, authn_resource = authn
+            """An AuthorizationPolicy named after its Server, requiring one mesh identity."""
+            authn_name, authn_resource = authn
             custom(
                 "AuthorizationPolicy",
                 AUTHZ_API,
-                target_name,
+                server_name,
                 {
-                    "targetRef": ref(target_kind, target_name),
-                    "requiredAuthenticationRefs": [ref(authn_kind, authn_name)],
+                    "targetRef": ref("Server", server_name),
+                    "requiredAuthenticationRefs": [ref("MeshTLSAuthentication", authn_name)],
                 },
-                target,
+                server,
                 authn_resource,
             )
 
-        mesh_authns: dict[PortAccess, tuple[str, str, pulumi.Resource]] = {}
+        mesh_authns: dict[PortAccess, tuple[str, pulumi.Resource]] = {}
         created: dict[str, pulumi.Resource] = {}
         for access, (authn_name, identities) in authentications(args).items():
             if authn_name not in created:
                 created[authn_name] = custom(
                     "MeshTLSAuthentication", AUTHN_API, authn_name, {"identities": list(identities)}
                 )
-            mesh_authns[access] = ("MeshTLSAuthentication", authn_name, created[authn_name])
+            mesh_authns[access] = (authn_name, created[authn_name])
 
         self.server_names = server_names(args.cache_name, args.ports)
         for port in args.ports:
@@ -167,40 +159,7 @@ class CacheAuthorization(pulumi.ComponentResource):
                     "proxyProtocol": proxy_protocol(port),
                 },
             )
-            if not port.http:
-                authorize("Server", object_name, server, mesh_authns[port.access])
-                continue
-            # HTTP: per-route authorization, so probes get only the probe commands.
-            parent = {"parentRefs": [ref("Server", object_name)]}
-            everything = custom(
-                "HTTPRoute",
-                ROUTE_API,
-                object_name,
-                {
-                    **parent,
-                    "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}]}],
-                },
-                server,
-            )
-            authorize("HTTPRoute", object_name, everything, mesh_authns[port.access])
-            if args.probe_paths:
-                probe_name = f"{object_name}-probes"
-                probes = custom(
-                    "HTTPRoute",
-                    ROUTE_API,
-                    probe_name,
-                    {**parent, "rules": [{"matches": [probe_match(p) for p in args.probe_paths]}]},
-                    server,
-                )
-                networks = custom(
-                    "NetworkAuthentication",
-                    AUTHN_API,
-                    probe_name,
-                    {"networks": [{"cidr": cidr} for cidr in args.probe_networks]},
-                )
-                authorize(
-                    "HTTPRoute", probe_name, probes, ("NetworkAuthentication", probe_name, networks)
-                )
+            authorize(server, object_name, mesh_authns[port.access])
         self.register_outputs(
             {"servers": {str(port): server for port, server in self.server_names.items()}}
         )

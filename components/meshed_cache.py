@@ -75,19 +75,53 @@ STOP_NODE_SCRIPT = (
 )
 
 
-def probe_paths(cache: CacheSettings) -> tuple[str, ...]:
-    """The REST requests the kubelet makes (readiness, liveness); none when probes are off."""
-    product = cache.product_spec
-    if not cache.probes.enabled:
-        return ()
-    return (cache.readiness_probe_path, product.liveness_probe_path)
+# The probes ask the node's REST API over loopback, from inside the container: traffic a pod sends
+# to itself on `lo` is never redirected to the Linkerd proxy (linkerd/linkerd2-proxy-init
+# proxy-init/pkg/iptables/iptables.go, cbe0b938: PROXY_INIT_OUTPUT's "ignore-loopback" rule
+# `-o lo -j RETURN`, and inbound redirection hooks only PREROUTING, which locally generated
+# packets do not traverse; linkerd-cni applies the same rules), so the pods' default-deny policy
+# does not see it and no network rule has to open the REST port. Ignite's Jetty listens on the
+# wildcard address when no localHost is configured (GridJettyRestProtocol: IGNITE_JETTY_HOST
+# defaults to IgniteConfiguration.localHost; IgniteUtils.resolveLocalHost(null) is
+# `new InetSocketAddress(0).getAddress()`), so 127.0.0.1 reaches it.
+# What runs the request: bash's /dev/tcp (no curl, no wget). bash is in both images: the
+# apacheignite/ignite image adds it to its Alpine base (`apk --no-cache add bash`) because its
+# entry point is a bash script (apache/ignite deliveries/docker/apache-ignite/x86_64/Dockerfile,
+# 1fb86691; run.sh, 00fe69fc, `#!/bin/bash`); curl is not installed there, wget only as BusyBox's
+# applet. GridGain's image is not public; it starts the node through bin/ignite.sh, a bash script,
+# and a -slim (Debian) base carries neither curl nor wget (inference, not seen in the image).
+# The check is the kubelet's own for HTTP probes: a status from 200 to 399 passes
+# (kubernetes pkg/probe/http/http.go). $1: port, $2: request path, $3: seconds to wait.
+REST_PROBE_SCRIPT = (
+    'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1; '
+    'printf "GET %s HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n" "$2" >&3; '
+    'IFS=" " read -r -t "$3" _ status _ <&3; '
+    'case "$status" in 2??|3??) exit 0;; esac; '
+    'echo "GET $2 on 127.0.0.1:$1 answered ${status:-nothing}" >&2; '
+    "exit 1"
+)
+PROBE_SHELL = "/bin/bash"
+
+
+def rest_probe_command(port: int, path: str, timeout_seconds: int) -> list[str]:
+    """The exec probe's argv: one REST request over loopback, passing on a 2xx/3xx status."""
+    return [
+        PROBE_SHELL,
+        "-c",
+        REST_PROBE_SCRIPT,
+        "rest-probe",
+        str(port),
+        path,
+        str(timeout_seconds),
+    ]
 
 
 def probes(
     cache: CacheSettings,
 ) -> tuple[k8s.core.v1.ProbeArgsDict, k8s.core.v1.ProbeArgsDict] | None:
-    """Readiness and liveness over REST (in that order). Under strict/meshed authorization,
-    CacheAuthorization opens exactly these requests to the probe networks."""
+    """Readiness and liveness (in that order): exec probes asking the REST API over loopback.
+    Never an HTTP or TCP probe: Linkerd would authorize the kubelet's probe route for it from
+    the probe networks, unauthenticated (components/cache_authorization.py)."""
     settings = cache.probes
     if not settings.enabled:
         return None
@@ -95,7 +129,11 @@ def probes(
 
     def probe(path: str, initial_delay: int) -> k8s.core.v1.ProbeArgsDict:
         return {
-            "http_get": {"path": path, "port": product.http_port.number},
+            "exec_": {
+                "command": rest_probe_command(
+                    product.http_port.number, path, settings.timeout_seconds
+                )
+            },
             "initial_delay_seconds": initial_delay,
             "period_seconds": settings.period_seconds,
             "timeout_seconds": settings.timeout_seconds,
@@ -225,8 +263,7 @@ class MeshedCache(pulumi.ComponentResource):
                     ports=product.ports,
                     own_identity=self.expected_identity,
                     client_identities=cache.client_identities,
-                    probe_paths=probe_paths(cache),
-                    probe_networks=cache.probes.networks,
+                    admin_identities=cache.admin_identities,
                 ),
                 opts=child,
             )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -85,17 +84,10 @@ def linkerd_identity_pattern(value: str) -> str:
     return value
 
 
-def cidr(value: str) -> str:
-    try:
-        return str(ipaddress.ip_network(value, strict=True))
-    except ValueError:
-        raise ValueError(
-            f"{value!r} is not a network in CIDR notation (for example 10.0.0.0/16 or ::/0)"
-        ) from None
-
-
 class Probes(SettingsModel):
-    """Kubelet probes on the REST port; Linkerd authorizes probes even under default-deny."""
+    """Readiness and liveness: exec probes that ask the node's REST API over loopback, which the
+    Linkerd proxy does not intercept, so no network rule opens the REST port for them
+    (components/meshed_cache.py `probes`)."""
 
     enabled: bool = True
     readiness_initial_delay_seconds: int = Field(default=10, ge=0)
@@ -103,11 +95,6 @@ class Probes(SettingsModel):
     period_seconds: int = Field(default=10, ge=1)
     timeout_seconds: int = Field(default=5, ge=1)
     failure_threshold: int = Field(default=3, ge=1)
-    # Where kubelet probes come from (Linkerd's own default: anywhere). Under strict/meshed only
-    # the probe commands are open to these networks; narrow them to the nodes' CIDRs.
-    networks: tuple[Annotated[str, AfterValidator(cidr)], ...] = Field(
-        default=("0.0.0.0/0", "::/0"), min_length=1
-    )
 
 
 class DisruptionBudget(SettingsModel):
@@ -130,7 +117,12 @@ class CacheSettings(SettingsModel):
         default=DEFAULT_CACHE_CONFIGURATIONS, min_length=1
     )
     authorization: AuthorizationMode = AuthorizationMode.STRICT
+    # strict: who may use the thin-client port; empty admits only the cache's own identity (no
+    # client at all), `*` any meshed workload.
     client_identities: tuple[Annotated[str, AfterValidator(linkerd_identity_pattern)], ...] = ()
+    # strict and meshed: who may use the REST port, Ignite's admin API (setstate, put, destroy…);
+    # empty admits only the cache's own identity.
+    admin_identities: tuple[Annotated[str, AfterValidator(linkerd_identity_pattern)], ...] = ()
     probes: Probes = Probes()
     pod_disruption_budget: DisruptionBudget = DisruptionBudget()
     # OrderedReady (the guide's default) lets node 0 form the cluster and the rest join it.

@@ -31,6 +31,9 @@ class PortAccess(StrEnum):
 
     PEERS = "peers"  # only the cache's own identity: the node-to-node SPIs
     CLIENTS = "clients"  # meshed clients (cachemesh:caches[].clientIdentities)
+    # The REST API: admin commands (setstate, put, destroy…), so its own list
+    # (cachemesh:caches[].adminIdentities), never the clients'.
+    ADMINS = "admins"
     NONE = "none"  # no Server: the pods' default-deny policy refuses it
 
 
@@ -50,7 +53,7 @@ class CachePort:
     # Name on the headless Service; None keeps the port off the Service (the guide's choice).
     service_port_name: str | None = None
     access: PortAccess = PortAccess.NONE
-    # Plain HTTP (REST): probed by the kubelet, and Linkerd may parse it.
+    # Plain HTTP (REST): Linkerd may parse it; the probes ask it their REST commands over loopback.
     http: bool = False
 
 
@@ -95,7 +98,8 @@ class Product:
     ports: tuple[CachePort, ...]
     plugin_beans: tuple[SpringBean, ...] = ()
     license: LicenseSpec | None = None
-    # REST commands (ignite-rest-http) the kubelet probes: "kernal started", and "answers at all".
+    # REST commands (ignite-rest-http) the probes ask over loopback: "kernal started", and
+    # "answers at all" (components/meshed_cache.py `probes`).
     readiness_probe_path: str = "/ignite?cmd=probe"
     liveness_probe_path: str = "/ignite?cmd=version"
     # Readiness probes that say more than "kernel started", newest last; chosen by image version.
@@ -163,7 +167,7 @@ CACHE_PORTS: tuple[CachePort, ...] = (
         service_port_name="tcp-discovery",
         access=PortAccess.PEERS,
     ),
-    CachePort(8080, "rest", "HTTP REST (ignite-rest-http)", access=PortAccess.CLIENTS, http=True),
+    CachePort(8080, "rest", "HTTP REST (ignite-rest-http)", access=PortAccess.ADMINS, http=True),
 )
 
 GRIDGAIN_LICENSE = LicenseSpec(

@@ -7,27 +7,12 @@ from harness import ProgramRun, run_program
 from linkerd_crds import CRD_DIR, crd_schemas, problems_with
 
 STS = "kubernetes:apps/v1:StatefulSet"
-POLICY_KINDS = {
-    "Server",
-    "MeshTLSAuthentication",
-    "AuthorizationPolicy",
-    "HTTPRoute",
-    "NetworkAuthentication",
-}
-PROBE_MATCHES = [
-    {
-        "path": {"type": "Exact", "value": "/ignite"},
-        "method": "GET",
-        "queryParams": [{"type": "Exact", "name": "cmd", "value": "probe"}],
-    },
-    {
-        "path": {"type": "Exact", "value": "/ignite"},
-        "method": "GET",
-        "queryParams": [{"type": "Exact", "name": "cmd", "value": "version"}],
-    },
-]
+POLICY_KINDS = {"Server", "MeshTLSAuthentication", "AuthorizationPolicy"}
+# What Linkerd authorizes without a mesh identity, or for a probe declared on a port.
+UNAUTHENTICATED_KINDS = {"NetworkAuthentication", "HTTPRoute", "ServerAuthorization"}
 OWN_IDENTITY = "ignite.ignite.serviceaccount.identity.linkerd.cluster.local"
 CLIENT = "web.shop.serviceaccount.identity.linkerd.cluster.local"
+ADMIN = "ops.admin.serviceaccount.identity.linkerd.cluster.local"
 
 
 def _cache(**fields) -> dict:
@@ -46,44 +31,21 @@ def _pod_template(run: ProgramRun) -> dict:
     return run.one(STS, "ignite/ignite").kubernetes_object["spec"]["template"]
 
 
-def _grants(run: ProgramRun) -> dict[int, list[tuple[str, list]]]:
-    """Port -> what each AuthorizationPolicy on it (directly, or through an HTTPRoute on its
-    Server) lets in: ("identities", [...]) or ("networks", [...]), with the route it covers."""
+def _admitted(run: ProgramRun) -> dict[int, list[str]]:
+    """Port -> the identities its Server's one AuthorizationPolicy admits."""
     servers = _by_name(run, "Server")
-    routes = _by_name(run, "HTTPRoute")
-    authns = {
-        **{
-            n: ("identities", o["spec"]["identities"])
-            for n, o in _by_name(run, "MeshTLSAuthentication").items()
-        },
-        **{
-            n: ("networks", [x["cidr"] for x in o["spec"]["networks"]])
-            for n, o in _by_name(run, "NetworkAuthentication").items()
-        },
+    identities = {
+        n: o["spec"]["identities"] for n, o in _by_name(run, "MeshTLSAuthentication").items()
     }
-    grants: dict[int, list] = {}
+    admitted: dict[int, list[str]] = {}
     for policy in _by_name(run, "AuthorizationPolicy").values():
         target = policy["spec"]["targetRef"]
-        if target["kind"] == "Server":
-            server, route = servers[target["name"]], None
-        else:
-            route = routes[target["name"]]
-            (parent,) = route["spec"]["parentRefs"]
-            server = servers[parent["name"]]
-        (authn_ref,) = policy["spec"]["requiredAuthenticationRefs"]
-        kind, values = authns[authn_ref["name"]]
-        grants.setdefault(server["spec"]["port"], []).append(
-            (kind, values, route and route["metadata"]["name"])
-        )
-    return grants
-
-
-def _admitted(run: ProgramRun) -> dict[int, list[str]]:
-    """Port -> the mesh identities admitted to all of it (not just to probe routes)."""
-    return {
-        port: next(values for kind, values, route in grants if kind == "identities")
-        for port, grants in _grants(run).items()
-    }
+        assert target["kind"] == "Server", policy["metadata"]["name"]
+        port = servers[target["name"]]["spec"]["port"]
+        (authn,) = policy["spec"]["requiredAuthenticationRefs"]
+        assert authn["kind"] == "MeshTLSAuthentication" and port not in admitted
+        admitted[port] = identities[authn["name"]]
+    return admitted
 
 
 def test_strict_is_the_default_and_puts_a_server_on_each_cache_port() -> None:
@@ -123,27 +85,14 @@ def test_strict_cluster_ports_admit_only_the_caches_own_identity() -> None:
     assert admitted[47500] == [OWN_IDENTITY]
 
 
-def test_strict_client_ports_admit_any_meshed_client_when_none_are_listed() -> None:
-    admitted = _admitted(run_program())
-    assert admitted[10800] == ["*"]
-    assert admitted[8080] == ["*"]
-
-
-def test_strict_client_ports_admit_only_the_listed_client_identities() -> None:
-    admitted = _admitted(run_program(_cache(clientIdentities=[CLIENT])))
-    assert admitted[10800] == [CLIENT]
-    assert admitted[8080] == [CLIENT]
-    assert admitted[47100] == [OWN_IDENTITY]
-
-
 def test_identity_follows_the_trust_domain() -> None:
     admitted = _admitted(run_program({"linkerd": {"trustDomain": "example.org"}}))
     assert admitted[47100] == ["ignite.ignite.serviceaccount.identity.linkerd.example.org"]
 
 
-def test_meshed_mode_admits_any_mesh_identity_on_every_port() -> None:
+def test_meshed_mode_admits_any_mesh_identity_on_all_but_the_rest_port() -> None:
     admitted = _admitted(run_program(_cache(authorization="meshed")))
-    assert admitted == {10800: ["*"], 47100: ["*"], 47500: ["*"], 8080: ["*"]}
+    assert admitted == {10800: ["*"], 47100: ["*"], 47500: ["*"], 8080: [OWN_IDENTITY]}
     assert "ignite-any-meshed" in _by_name(
         run_program(_cache(authorization="meshed")), "MeshTLSAuthentication"
     )
@@ -161,40 +110,40 @@ def test_no_server_opens_the_connector_port() -> None:
     assert 11211 not in ports
 
 
-def test_nothing_but_mesh_identities_opens_the_cluster_and_thin_client_ports() -> None:
-    grants = _grants(run_program())
-    for port in (47100, 47500, 10800):
-        assert [kind for kind, _, _ in grants[port]] == ["identities"], port
+def test_nothing_but_mesh_identities_opens_any_port() -> None:
+    objects = run_program().kubernetes_objects()
+    assert not [o for o in objects if o["kind"] in UNAUTHENTICATED_KINDS]
+    assert set(_admitted(run_program())) == {10800, 47100, 47500, 8080}
 
 
-def test_rest_port_opens_only_the_probe_commands_to_the_probe_networks() -> None:
-    run = run_program()
-    rest = _grants(run)[8080]
-    assert sorted((kind, route) for kind, _, route in rest) == [
-        ("identities", "ignite-rest"),
-        ("networks", "ignite-rest-probes"),
-    ]
-    probe_route = _by_name(run, "HTTPRoute")["ignite-rest-probes"]
-    assert probe_route["spec"]["rules"] == [{"matches": PROBE_MATCHES}]
-    assert next(v for k, v, _ in rest if k == "networks") == ["0.0.0.0/0", "::/0"]
+def test_the_rest_port_admits_no_client_without_a_mesh_identity() -> None:
+    # Issue 19 §0: a probe HTTPRoute let `GET /ignite?cmd=put&...&cmd=probe` in from 0.0.0.0/0.
+    assert _admitted(run_program())[8080] == [OWN_IDENTITY]
 
 
-def test_everything_else_on_the_rest_port_needs_a_client_identity() -> None:
-    run = run_program(_cache(clientIdentities=[CLIENT]))
-    route = _by_name(run, "HTTPRoute")["ignite-rest"]
-    assert route["spec"]["rules"] == [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}]}]
-    assert _admitted(run)[8080] == [CLIENT]
+def test_the_pods_declare_no_network_probe_for_linkerd_to_authorize() -> None:
+    # Linkerd authorizes a default probe route for every httpGet probe, unauthenticated.
+    container = _pod_template(run_program())["spec"]["containers"][0]
+    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+        assert not {"httpGet", "tcpSocket", "grpc"} & set(container.get(probe, {})), probe
 
 
-def test_probe_networks_can_be_narrowed_to_the_nodes() -> None:
-    run = run_program(_cache(probes={"networks": ["10.0.0.0/16"]}))
-    networks = _by_name(run, "NetworkAuthentication")["ignite-rest-probes"]["spec"]["networks"]
-    assert networks == [{"cidr": "10.0.0.0/16"}]
+def test_strict_without_client_identities_admits_only_the_cache_itself() -> None:
+    admitted = _admitted(run_program())
+    assert admitted[10800] == [OWN_IDENTITY]
+    assert "*" not in [identity for ids in admitted.values() for identity in ids]
 
 
-def test_without_probes_no_network_is_let_in_anywhere() -> None:
-    run = run_program(_cache(probes={"enabled": False}))
-    assert "NetworkAuthentication" not in {o["kind"] for o in _policy_objects(run)}
+def test_client_identities_open_the_thin_client_port_not_the_rest_port() -> None:
+    admitted = _admitted(run_program(_cache(clientIdentities=[CLIENT])))
+    assert admitted[10800] == [CLIENT]
+    assert admitted[8080] == [OWN_IDENTITY]
+
+
+def test_admin_identities_open_the_rest_port_not_the_thin_client_port() -> None:
+    admitted = _admitted(run_program(_cache(adminIdentities=[ADMIN])))
+    assert admitted[8080] == [ADMIN]
+    assert admitted[10800] == [OWN_IDENTITY]
 
 
 def test_authorization_policies_use_the_current_api_not_legacy_objects() -> None:
@@ -206,7 +155,7 @@ def test_authorization_policies_use_the_current_api_not_legacy_objects() -> None
     }
     assert kinds == POLICY_KINDS
     for policy in _by_name(run, "AuthorizationPolicy").values():
-        assert policy["spec"]["targetRef"]["kind"] in ("Server", "HTTPRoute")
+        assert policy["spec"]["targetRef"]["kind"] == "Server"
 
 
 def test_permissive_is_the_guide_with_no_policy_objects_and_a_warning() -> None:
@@ -247,7 +196,9 @@ def test_unmeshed_caches_get_no_policy_objects() -> None:
 @pytest.mark.parametrize("mode", ["strict", "meshed"])
 def test_policy_objects_match_the_crds_linkerd_installs(mode: str) -> None:
     schemas = crd_schemas()
-    objects = _policy_objects(run_program(_cache(authorization=mode, clientIdentities=[CLIENT])))
+    objects = _policy_objects(
+        run_program(_cache(authorization=mode, clientIdentities=[CLIENT], adminIdentities=[ADMIN]))
+    )
     assert {o["kind"] for o in objects} == POLICY_KINDS
     for obj in objects:
         assert problems_with(obj, schemas) == [], obj["metadata"]["name"]
@@ -263,31 +214,13 @@ def test_the_crd_check_catches_a_misspelt_field_and_a_wrongly_typed_one() -> Non
     assert problems_with(bad, schemas)
 
 
-@pytest.mark.skipif(not CRD_DIR.exists(), reason=f"Linkerd CRDs not found at {CRD_DIR}")
-def test_the_httproute_crd_catches_a_misspelt_match_and_a_method_it_does_not_know() -> None:
-    schemas = crd_schemas()
-    route = _by_name(run_program(), "HTTPRoute")["ignite-rest-probes"]
-    [rule] = route["spec"]["rules"]
-    match = rule["matches"][0]
-    misspelt = {
-        "queryParam": match["queryParams"],
-        **{k: v for k, v in match.items() if k != "queryParams"},
-    }
-    unknown_method = {**match, "method": "FETCH"}
-
-    def with_match(changed: dict) -> dict:
-        return {**route, "spec": {**route["spec"], "rules": [{**rule, "matches": [changed]}]}}
-
-    assert problems_with(with_match(misspelt), schemas) == [
-        "unknown field spec.rules[0].matches[0].queryParam"
-    ]
-    assert problems_with(with_match(unknown_method), schemas)
-
-
-def test_readiness_and_liveness_probe_the_rest_port() -> None:
+def test_readiness_and_liveness_ask_the_rest_api_over_loopback() -> None:
     container = _pod_template(run_program())["spec"]["containers"][0]
-    assert container["readinessProbe"]["httpGet"] == {"path": "/ignite?cmd=probe", "port": 8080}
-    assert container["livenessProbe"]["httpGet"] == {"path": "/ignite?cmd=version", "port": 8080}
+    readiness = container["readinessProbe"]["exec"]["command"]
+    liveness = container["livenessProbe"]["exec"]["command"]
+    assert readiness[0] == liveness[0] == "/bin/bash"
+    assert readiness[-3:] == ["8080", "/ignite?cmd=probe", "5"]
+    assert liveness[-3:] == ["8080", "/ignite?cmd=version", "5"]
 
 
 def test_probes_can_be_turned_off() -> None:

@@ -27,7 +27,6 @@ from settings.products import image_version
 
 COMMAND = "command:local:Command"
 STS = "kubernetes:apps/v1:StatefulSet"
-ROUTE = "kubernetes:policy.linkerd.io/v1beta3:HTTPRoute"
 LICENSE = {
     "gridgainLicense": (Path(__file__).parent / "fixtures" / "gridgain-license.xml").read_text()
 }
@@ -362,7 +361,8 @@ def test_image_version_is_read_from_the_tag(image: str, version: tuple | None) -
 
 
 def _readiness(run: ProgramRun) -> str:
-    return _template(run)["spec"]["containers"][0]["readinessProbe"]["httpGet"]["path"]
+    # The request path of the exec probe (components/meshed_cache.py rest_probe_command).
+    return _template(run)["spec"]["containers"][0]["readinessProbe"]["exec"]["command"][-2]
 
 
 def test_gridgain_8_9_35_and_later_probe_readiness_kind() -> None:
@@ -381,21 +381,6 @@ def test_gridgain_before_8_9_35_or_unknown_keeps_the_kernel_probe(image: str | N
 
 def test_ignite2_keeps_the_kernel_probe() -> None:
     assert _readiness(run_program()) == "/ignite?cmd=probe"
-
-
-def test_strict_probe_route_admits_exactly_the_readiness_request() -> None:
-    run = run_program(_gridgain("gridgain/enterprise:8.9.35-openjdk17-slim"), secrets=LICENSE)
-    route = run.one(ROUTE, "ignite/ignite-rest-probes-httproute").inputs
-    matches = route["spec"]["rules"][0]["matches"]
-    assert matches[0] == {
-        "path": {"type": "Exact", "value": "/ignite"},
-        "method": "GET",
-        "queryParams": [
-            {"type": "Exact", "name": "cmd", "value": "probe"},
-            {"type": "Exact", "name": "kind", "value": "readiness"},
-        ],
-    }
-    assert matches[1]["queryParams"] == [{"type": "Exact", "name": "cmd", "value": "version"}]
 
 
 # --- bad input ----------------------------------------------------------------------------------

@@ -193,6 +193,12 @@ def test_rules_watch_the_thin_client_port_only_when_clients_must_be_meshed() -> 
     assert alerts_args(authorization="permissive").client_ports == ()
 
 
+def test_strict_without_client_identities_expects_only_the_caches_own_on_the_thin_client_port() -> (
+    None
+):
+    assert alerts_args().client_identities == (OWN,)
+
+
 def test_rules_never_watch_the_rest_port() -> None:
     for args in (STRICT_WITH_CLIENTS, alerts_args(authorization="meshed")):
         assert "8080" not in yaml.safe_dump(rule_groups(args))

@@ -189,11 +189,17 @@ def test_client_identities_take_linkerd_identities_and_wildcards(identity: str) 
     assert settings.caches[0].client_identities == (identity,)
 
 
-@pytest.mark.parametrize("network", ["10.0.0.1/16", "nodes", "10.0.0.0/33"])
-def test_probe_networks_must_be_cidrs(network: str) -> None:
-    (problem,) = _problems({"caches": [{"name": "a", "probes": {"networks": [network]}}]})
-    assert problem.startswith("cachemesh:caches[0].probes.networks[0]:")
-    assert "CIDR" in problem
+def test_probe_networks_are_gone_with_the_network_probes() -> None:
+    # Probes run over loopback (exec): no network is opened for them any more.
+    (problem,) = _problems({"caches": [{"name": "a", "probes": {"networks": ["10.0.0.0/16"]}}]})
+    assert problem.startswith("cachemesh:caches[0].probes.networks: unknown key")
+    assert "pulumi config rm --path 'caches[0].probes.networks'" in problem
+
+
+def test_admin_identities_take_linkerd_identities() -> None:
+    identity = "ops.admin.serviceaccount.identity.linkerd.cluster.local"
+    settings = validate_settings({"caches": [{"name": "a", "adminIdentities": [identity]}]})
+    assert settings.caches[0].admin_identities == (identity,)
 
 
 def test_kubectl_metrics_source_is_refused_when_pods_deny_by_default() -> None:

@@ -324,7 +324,7 @@ def route(name: str, parent: str) -> PolicyResource:
 
 
 def test_authorization_policy_on_a_route_of_the_server_counts() -> None:
-    # The program authorizes REST per route (probe commands vs everything else).
+    # Linkerd authorizes a Server that has routes per route: a policy on its route counts.
     resources = [
         cache(),
         *program_like((10800, 47100, 47500)),
