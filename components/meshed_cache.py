@@ -343,12 +343,22 @@ class MeshedCache(pulumi.ComponentResource):
             "selector": {"match_labels": selector_labels(cache.name)},
             "template": pod_template,
         }
+        # Protected: Pulumi refuses to replace (every pod at once) or delete it unless the cache
+        # says allowReplacement, whatever the previous outputs say (settings/immutable.py).
+        if cache.allow_replacement:
+            pulumi.log.warn(
+                f"cachemesh:caches[{cache.name}].allowReplacement is true: Pulumi may replace or "
+                f"delete StatefulSet {ns}/{cache.name} — a replacement recreates every pod at "
+                "once and loses the cache's in-memory data. Set it back to false afterwards.",
+                resource=self,
+            )
         statefulset = k8s.apps.v1.StatefulSet(
             f"{ns}/{cache.name}",
             metadata=meta(cache.name),
             spec=statefulset_spec,
             opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=ready_first)
+                child,
+                pulumi.ResourceOptions(depends_on=ready_first, protect=not cache.allow_replacement),
             ),
         )
         budget = cache.pod_disruption_budget

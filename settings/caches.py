@@ -127,6 +127,9 @@ class CacheSettings(SettingsModel):
     pod_disruption_budget: DisruptionBudget = DisruptionBudget()
     # OrderedReady (the guide's default) lets node 0 form the cluster and the rest join it.
     pod_management_policy: Literal["OrderedReady", "Parallel"] = "OrderedReady"
+    # The StatefulSet is Pulumi-protected, so Pulumi refuses to replace (every pod at once) or
+    # delete it; true lifts that for one deliberate replacement or removal (settings/immutable.py).
+    allow_replacement: bool = False
     termination_grace_period_seconds: int = Field(default=60, ge=0)
     # How CacheRollout restarts the pods after a pod template change (README "Day 2").
     rollout: RolloutSettings = RolloutSettings()

@@ -72,3 +72,59 @@ def test_a_deployment_that_did_not_record_the_policy_is_not_judged():
     # Stacks deployed before the output carried podManagementPolicy.
     caches = validate_settings({"caches": [{**ORDERS, "podManagementPolicy": "Parallel"}]}).caches
     assert replacement_problems(caches, {"orders": {"namespace": "shop"}}) == []
+
+
+# --- issue 19 §0b: the guard cannot be bypassed -----------------------------------------------
+
+
+def test_a_same_named_cache_elsewhere_does_not_hide_the_deployed_one():
+    # Adding `orders` in namespace `cart` turns the output key `orders` into `shop/orders`.
+    previous = _deployed()
+    config = {
+        "caches": [
+            {**ORDERS, "podManagementPolicy": "Parallel"},
+            {"name": "orders", "namespace": "cart"},
+        ]
+    }
+    with pytest.raises(Exception, match=r"caches\[0\]\.podManagementPolicy: cache shop/orders"):
+        run_program(config, previous_outputs=previous)
+
+
+def test_the_deployed_cache_is_found_by_namespace_and_name_under_any_key():
+    caches = validate_settings({"caches": [{**ORDERS, "podManagementPolicy": "Parallel"}]}).caches
+    previous = {
+        "shop/orders": {
+            "namespace": "shop",
+            "statefulset": "orders",
+            "podManagementPolicy": "OrderedReady",
+        }
+    }
+    (problem,) = replacement_problems(caches, previous)
+    assert problem.startswith("cachemesh:caches[0].podManagementPolicy: cache shop/orders")
+
+
+def test_the_statefulset_itself_refuses_replacement_and_deletion():
+    # Pulumi refuses to replace a resource protected in the program and in the state, and to
+    # delete a protected one (pulumi/pulumi pkg/resource/deploy/step_generator.go,
+    # `new.Protect && old.Protect`; step.go DeleteStep.Apply): it holds even when the last `up`
+    # failed before it wrote the outputs this check reads.
+    run = run_program({"caches": [ORDERS]}, previous_outputs={})
+    assert run.one(STATEFULSET, "shop/orders").options["protect"] is True
+
+
+def test_allow_replacement_lifts_the_protection_and_the_check_with_a_warning():
+    previous = _deployed()
+    config = {"caches": [{**ORDERS, "podManagementPolicy": "Parallel", "allowReplacement": True}]}
+    run = run_program(config, previous_outputs=previous)
+    statefulset = run.one(STATEFULSET, "shop/orders")
+    assert statefulset.options["protect"] is False
+    assert statefulset.inputs["spec"]["podManagementPolicy"] == "Parallel"
+    assert any("allowReplacement" in w and "every pod at once" in w for w in run.warnings())
+
+
+def test_the_refusal_names_the_way_to_replace_on_purpose():
+    previous = _deployed()
+    config = {"caches": [{**ORDERS, "podManagementPolicy": "Parallel"}]}
+    with pytest.raises(Exception) as info:
+        run_program(config, previous_outputs=previous)
+    assert "pulumi config set --path 'caches[0].allowReplacement' true" in str(info.value)
