@@ -311,8 +311,109 @@ server_opaque_protocol = StackValidationPolicy(
     tags=["linkerd", "authorization", "opaque-ports"],
 )
 
+# --- cache-server-unauthenticated -------------------------------------------------------------
+# An AuthorizationPolicy admits a client only when ALL its requiredAuthenticationRefs are
+# satisfied (the CRD's own description, linkerd/linkerd2 charts/linkerd-crds/templates/policy/
+# authorization-policy.yaml, b24cd405). One that requires no mesh identity — only
+# NetworkAuthentications, or nothing at all — therefore admits clients without one, plaintext
+# included: the guide's all-unauthenticated default again, on a port the program closed. It may
+# target the Server, an HTTPRoute attached to it, or the Namespace. A legacy ServerAuthorization
+# says the same with client.unauthenticated: true.
+
+MESH_AUTHENTICATION_KINDS = ("MeshTLSAuthentication", "ServiceAccount")
+
+
+def unauthenticated_reason(policy: PolicyResource) -> str | None:
+    """Why an AuthorizationPolicy admits clients without a mesh identity, or None."""
+    refs = [mapping(r) for r in sequence(_spec(policy).get("requiredAuthenticationRefs"))]
+    if any(r.get("kind") in MESH_AUTHENTICATION_KINDS for r in refs):
+        return None
+    networks = sorted(str(r.get("name")) for r in refs if r.get("kind") == "NetworkAuthentication")
+    if networks:
+        names = ", ".join(f"NetworkAuthentication {n}" for n in networks)
+        return f"requires only {names}, no mesh identity"
+    if not refs:
+        return "requires no authentication at all"
+    return None
+
+
+def namespace_policies_for(view: StackView, server: PolicyResource) -> list[PolicyResource]:
+    """AuthorizationPolicies targeting the Server's whole Namespace."""
+    namespace = namespace_of(server.props)
+    return [
+        policy
+        for policy in view.authorization_policies
+        if namespace_of(policy.props) == namespace
+        and mapping(_spec(policy).get("targetRef")).get("kind") == "Namespace"
+        and mapping(_spec(policy).get("targetRef")).get("name") == namespace
+        and mapping(_spec(policy).get("targetRef")).get("group") in (None, "", "core")
+    ]
+
+
+def _target_text(policy: PolicyResource) -> str:
+    target = mapping(_spec(policy).get("targetRef"))
+    return f"{target.get('kind')} {target.get('name')}"
+
+
+def _validate_cache_server_unauthenticated(
+    args: StackValidationArgs, report_violation: ReportViolation
+) -> None:
+    settings, view = _settings_and_view(args)
+    reported: set[tuple[str, str]] = set()
+    for cache in _meshed_caches(view, settings):
+        if cache.mode == "permissive":
+            continue  # it admits anyone by its own choice: cache-ports-authorized-permissive
+        w = cache.workload
+        for number in ports_to_authorize(w, settings):
+            for server in covering_servers(view, w, number):
+                where = f"Server {_name(server)} (cache port {_port_label(w, number)} of {w.ref})"
+                found: list[tuple[PolicyResource, str, str]] = []
+                for policy in [
+                    *authorization_policies_for(view, server),
+                    *namespace_policies_for(view, server),
+                ]:
+                    reason = unauthenticated_reason(policy)
+                    if reason is not None:
+                        found.append((policy, "AuthorizationPolicy", reason))
+                for legacy in server_authorizations_for(view, server):
+                    client = mapping(_spec(legacy).get("client"))
+                    if client.get("unauthenticated") is True:
+                        found.append((legacy, "ServerAuthorization", "says unauthenticated: true"))
+                for resource, kind, reason in found:
+                    if (resource.urn, server.urn) in reported:
+                        continue
+                    reported.add((resource.urn, server.urn))
+                    target = (
+                        f" through its targetRef {_target_text(resource)}"
+                        if kind == "AuthorizationPolicy"
+                        else ""
+                    )
+                    report_violation(
+                        f"{kind} {namespace_of(resource.props)}/{_name(resource)} applies to "
+                        f"{where}{target} and {reason}: clients without a mesh identity, "
+                        "plaintext included, get in (Linkerd admits a client only when ALL "
+                        "required authentications are satisfied). Fix: require a "
+                        "MeshTLSAuthentication of the identities allowed in, or delete it; the "
+                        "cache's probes need no network rule (they run over loopback).",
+                        resource.urn,
+                    )
+
+
+cache_server_unauthenticated = StackValidationPolicy(
+    name="cache-server-unauthenticated",
+    description="No AuthorizationPolicy (on a cache Server, a route of it or its Namespace) or "
+    "ServerAuthorization may admit clients without a mesh identity to a cache port of a "
+    "strict/meshed cache workload.",
+    validate=_validate_cache_server_unauthenticated,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=_AUTHZ_SCHEMA,
+    severity=Severity.CRITICAL,
+    tags=["linkerd", "authorization", "ignite", "gridgain"],
+)
+
 AUTHORIZATION_POLICIES: list[StackValidationPolicy] = [
     cache_ports_authorized,
+    cache_server_unauthenticated,
     cache_ports_authorized_permissive,
     cache_ports_legacy_authorization,
     server_opaque_protocol,

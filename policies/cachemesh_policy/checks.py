@@ -6,7 +6,7 @@ Each check takes a :class:`~.workloads.Workload` (or Service props) and
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,18 +143,34 @@ class SkipFinding:
         return bool(self.cache_ports_skipped) or not self.parsed.ok
 
 
-def find_skip_annotations(workload: Workload, settings: Settings) -> list[SkipFinding]:
+def _skip_findings(
+    annotations: Mapping[str, Any], field_of: Callable[[str], str], settings: Settings
+) -> list[SkipFinding]:
     findings: list[SkipFinding] = []
     for key in SKIP_PORT_ANNOTATIONS:
-        value = workload.template_annotations.get(key)
+        value = annotations.get(key)
         if value is None:
             continue
         parsed = parse_port_list(value, allow_names=False)
         skipped = tuple(p for p in settings.cache_ports if parsed.covers(p))
-        findings.append(
-            SkipFinding(key, workload.annotation_field(key), parsed.raw, parsed, skipped)
-        )
+        findings.append(SkipFinding(key, field_of(key), parsed.raw, parsed, skipped))
     return findings
+
+
+def find_skip_annotations(workload: Workload, settings: Settings) -> list[SkipFinding]:
+    """The skip-port annotations on a workload's (or a workload patch's) pod template."""
+    return _skip_findings(workload.template_annotations, workload.annotation_field, settings)
+
+
+def find_namespace_skip_annotations(
+    annotations: Mapping[str, Any], settings: Settings
+) -> list[SkipFinding]:
+    """The skip-port annotations on a Namespace. The proxy injector reads proxy settings from
+    the pod and, where the pod sets none, from its namespace: the skip-port lists are among
+    them (linkerd/linkerd2 pkg/inject/inject.go, 0005dded: ProxyAnnotations, "annotations that
+    can be applied on a pod or namespace", including config.linkerd.io/skip-inbound-ports and
+    skip-outbound-ports; getOverride: the pod's value, else the namespace's)."""
+    return _skip_findings(annotations, lambda key: f'metadata.annotations["{key}"]', settings)
 
 
 def remove_ports(parsed: PortList, ports: Sequence[int]) -> str:
@@ -176,8 +192,9 @@ def _range_str(lo: int, hi: int) -> str:
     return str(lo) if lo == hi else f"{lo}-{hi}"
 
 
-def skip_message(workload: Workload, finding: SkipFinding) -> str:
-    head = f'{workload.ref}: {finding.field} = "{finding.value}"'
+def skip_message(ref: str, finding: SkipFinding) -> str:
+    """``ref``: what carries the annotation, ``StatefulSet ignite/ignite`` or ``Namespace x``."""
+    head = f'{ref}: {finding.field} = "{finding.value}"'
     if not finding.parsed.ok:
         return (
             f"{head} cannot be parsed ({'; '.join(finding.parsed.errors)}); proxy-init may skip "

@@ -20,9 +20,11 @@ from pulumi_policy import (
 
 from .annotations import DEFAULT_INBOUND_POLICY, INJECT, OPAQUE_PORTS, PROXY_AWAIT
 from .checks import (
+    SkipFinding,
     check_inject_on_pod_template,
     check_opaque_ports,
     check_service_opaque_ports,
+    find_namespace_skip_annotations,
     find_skip_annotations,
     skip_message,
 )
@@ -34,7 +36,14 @@ from .settings import (
     SERVICE_PROPERTIES,
     read_settings,
 )
-from .workloads import annotations_of, get_workload, kind_of, metadata_of, name_of
+from .workloads import (
+    annotations_of,
+    get_workload,
+    get_workload_patch,
+    kind_of,
+    metadata_of,
+    name_of,
+)
 
 Props = Mapping[str, Any]
 
@@ -122,14 +131,32 @@ inject_on_pod_template = ResourceValidationPolicy(
 # --- no-port-skipping (mandatory on cache ports) / no-port-skipping-other-ports (advisory) ----
 
 
+def _skip_findings(args: ResourceValidationArgs) -> tuple[str, list[SkipFinding]] | None:
+    """What carries skip-port annotations and what they skip: a workload's pod template, a
+    workload patch's (it sets them on the live object), or a Namespace (or NamespacePatch),
+    whose lists apply to every pod there that sets none."""
+    settings = read_settings(args.get_config())
+    workload = get_workload(args.resource_type, args.props, args.name) or get_workload_patch(
+        args.resource_type, args.props, args.name
+    )
+    if workload is not None:
+        return workload.ref, find_skip_annotations(workload, settings)
+    if kind_of(args.resource_type, "core") in ("Namespace", "NamespacePatch"):
+        ref = f"Namespace {name_of(args.props, args.name)}"
+        annotations = annotations_of(metadata_of(args.props))
+        return ref, find_namespace_skip_annotations(annotations, settings)
+    return None
+
+
 def _validate_port_skipping(mandatory: bool) -> Any:
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        workload = get_workload(args.resource_type, args.props, args.name)
-        if workload is None:
+        found = _skip_findings(args)
+        if found is None:
             return
-        for finding in find_skip_annotations(workload, read_settings(args.get_config())):
+        ref, findings = found
+        for finding in findings:
             if finding.mandatory == mandatory:
-                report_violation(skip_message(workload, finding), None)
+                report_violation(skip_message(ref, finding), None)
 
     return validate
 
@@ -137,7 +164,8 @@ def _validate_port_skipping(mandatory: bool) -> Any:
 no_port_skipping = ResourceValidationPolicy(
     name="no-port-skipping",
     description="config.linkerd.io/skip-inbound-ports / skip-outbound-ports must not cover a "
-    "cache port (nor be unparseable): skipped ports bypass the proxy, in plaintext.",
+    "cache port (nor be unparseable) on a pod template, a workload patch or a Namespace: skipped "
+    "ports bypass the proxy, in plaintext.",
     validate=_validate_port_skipping(mandatory=True),
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=PolicyConfigSchema(properties=CACHE_PROPERTIES),
@@ -148,7 +176,7 @@ no_port_skipping = ResourceValidationPolicy(
 no_port_skipping_other_ports = ResourceValidationPolicy(
     name="no-port-skipping-other-ports",
     description="config.linkerd.io/skip-inbound-ports / skip-outbound-ports on non-cache ports "
-    "exempt them from mTLS; avoid outside debugging.",
+    "(pod template, workload patch or Namespace) exempt them from mTLS; avoid outside debugging.",
     validate=_validate_port_skipping(mandatory=False),
     enforcement_level=EnforcementLevel.ADVISORY,
     config_schema=PolicyConfigSchema(properties=CACHE_PROPERTIES),

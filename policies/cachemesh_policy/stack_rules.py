@@ -9,7 +9,7 @@ live outside the stack can be described in config (``meshedNamespaces``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pulumi_policy import (
@@ -22,12 +22,13 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .annotations import INJECT, is_meshed_value
-from .checks import is_cache_workload
+from .annotations import INJECT, OPAQUE_PORTS, is_meshed_value
+from .checks import check_opaque_ports, is_cache_workload
 from .settings import (
     CACHE_PROPERTIES,
     CONTROL_PLANE_PROPERTIES,
     NAMESPACE_PROPERTIES,
+    OPAQUE_PROPERTIES,
     SCOPE_PROPERTIES,
     SERVER_PROPERTIES,
     TARGET_PROPERTIES,
@@ -38,6 +39,7 @@ from .workloads import (
     Workload,
     annotations_of,
     get_workload,
+    get_workload_patch,
     kind_of,
     mapping,
     metadata_of,
@@ -65,6 +67,8 @@ class StackView:
 
     namespaces: dict[str, tuple[PolicyResource, Mapping[str, Any]]] = field(default_factory=dict)
     workloads: list[tuple[PolicyResource, Workload]] = field(default_factory=list)
+    # <Kind>Patch resources: partial pod templates applied to a live workload.
+    patches: list[tuple[PolicyResource, Workload]] = field(default_factory=list)
     services: list[PolicyResource] = field(default_factory=list)
     servers: list[PolicyResource] = field(default_factory=list)
     routes: list[PolicyResource] = field(default_factory=list)
@@ -88,6 +92,10 @@ def build_view(resources: Iterable[PolicyResource], settings: Settings) -> Stack
             view.workloads.append((resource, workload))
             if (workload.kind, workload.name) in CONTROL_PLANE_OBJECTS:
                 view.control_planes.append(resource)
+            continue
+        patch = get_workload_patch(rtype, props, resource.name)
+        if patch is not None:
+            view.patches.append((resource, patch))
             continue
         if rtype in _HELM_TYPES:
             if _chart_name(props.get("chart")) in settings.control_plane_charts:
@@ -187,6 +195,80 @@ cache_workloads_meshed = StackValidationPolicy(
     config_schema=PolicyConfigSchema(properties={**CACHE_PROPERTIES, **NAMESPACE_PROPERTIES}),
     severity=Severity.CRITICAL,
     tags=["linkerd", "ignite", "gridgain"],
+)
+
+
+# --- cache-workload-patches -----------------------------------------------------------------
+# A pulumi-kubernetes <Kind>Patch (server-side apply) sets what it names on the live object, so
+# a patch can undo what the workload rules checked on the workload itself. A patch is partial:
+# only what it sets is judged. Skip-port lists on a patch are no-port-skipping's (a resource
+# rule); this rule judges what needs to know the patched workload is a cache one (its own
+# image or ports, or the workload of that kind, namespace and name in this stack).
+
+
+def _patched_workload(view: StackView, patch: Workload) -> Workload | None:
+    return next(
+        (
+            w
+            for _, w in view.workloads
+            if (w.kind, w.namespace, w.name) == (patch.kind, patch.namespace, patch.name)
+        ),
+        None,
+    )
+
+
+def patch_findings(view: StackView, patch: Workload, settings: Settings) -> list[str]:
+    """What a patch of a cache workload breaks: the guide's mistakes, made through a patch."""
+    target = _patched_workload(view, patch)
+    if not is_cache_workload(patch, settings) and not (
+        target is not None and is_cache_workload(target, settings)
+    ):
+        return []
+    findings: list[str] = []
+    field_name = patch.annotation_field(INJECT)
+    if patch.template_inject is not None and not patch.template_meshed:
+        findings.append(
+            f'{patch.ref}: sets {field_name} = "{patch.template_inject}" on a cache workload: its '
+            "pods restart without a proxy and their cache traffic travels in plaintext. Fix: "
+            f'set {field_name} = "enabled" in the patch, or leave the annotation out of it.'
+        )
+    if OPAQUE_PORTS in patch.template_annotations:
+        # Judged as the patched object would be: the patch's annotations over the workload's,
+        # the workload's containers when the patch names none.
+        base = target if target is not None and not patch.containers else patch
+        merged = replace(
+            base,
+            kind=patch.kind,
+            name=patch.name,
+            namespace=patch.namespace,
+            template_path=patch.template_path,
+            patch=True,
+            template_annotations={**base.template_annotations, **patch.template_annotations},
+        )
+        finding = check_opaque_ports(merged, settings)
+        if finding is not None:
+            findings.append(finding.message)
+    return findings
+
+
+def _validate_cache_workload_patches(
+    args: StackValidationArgs, report_violation: ReportViolation
+) -> None:
+    settings, view = _settings_and_view(args)
+    for resource, patch in view.patches:
+        for message in patch_findings(view, patch, settings):
+            report_violation(message, resource.urn)
+
+
+cache_workload_patches = StackValidationPolicy(
+    name="cache-workload-patches",
+    description="A workload patch (StatefulSetPatch, DeploymentPatch, …) of a cache workload must "
+    "not turn its injection off or drop cache ports from its opaque-ports.",
+    validate=_validate_cache_workload_patches,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=PolicyConfigSchema(properties=OPAQUE_PROPERTIES),
+    severity=Severity.CRITICAL,
+    tags=["linkerd", "ignite", "gridgain", "patch"],
 )
 
 
@@ -570,6 +652,7 @@ linkerd_control_plane_first = StackValidationPolicy(
 
 STACK_POLICIES: list[StackValidationPolicy] = [
     cache_workloads_meshed,
+    cache_workload_patches,
     no_injection_override,
     no_injection_override_elsewhere,
     require_linkerd_mesh_injection,

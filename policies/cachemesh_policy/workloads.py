@@ -29,6 +29,10 @@ WORKLOAD_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "CronJob": ("batch", ("spec", "jobTemplate", "spec", "template")),
 }
 
+#: pulumi-kubernetes' server-side-apply patch types (``kubernetes:apps/v1:StatefulSetPatch`` …)
+#: carry the same shape with every field optional: what they set, they set on the live object.
+PATCH_SUFFIX = "Patch"
+
 _EMPTY: Mapping[str, Any] = {}
 DEFAULT_NAMESPACE = "default"
 
@@ -59,6 +63,18 @@ def workload_kind(resource_type: str) -> str | None:
     if kind_of(resource_type, WORKLOAD_KINDS[kind][0]) is None:
         return None
     return kind
+
+
+def patched_workload_kind(resource_type: str) -> str | None:
+    """``StatefulSet`` for ``kubernetes:apps/v1:StatefulSetPatch``: the kind a patch type of one
+    of the eight workloads patches; ``None`` for anything else."""
+    kind = kind_of(resource_type)
+    if kind is None or not kind.endswith(PATCH_SUFFIX):
+        return None
+    base = kind.removesuffix(PATCH_SUFFIX)
+    if base not in WORKLOAD_KINDS or kind_of(resource_type, WORKLOAD_KINDS[base][0]) is None:
+        return None
+    return base
 
 
 def resource_type_for(api_version: str, kind: str) -> str:
@@ -134,11 +150,14 @@ class Workload:
     template_labels: Mapping[str, Any]
     containers: tuple[Mapping[str, Any], ...]
     init_containers: tuple[Mapping[str, Any], ...] = field(default=())
+    # A <Kind>Patch: partial, so what it does not set says nothing about the patched object.
+    patch: bool = False
 
     @property
     def ref(self) -> str:
         """``StatefulSet ignite/ignite``: kind, namespace and name for messages."""
-        return f"{self.kind} {self.namespace}/{self.name}"
+        suffix = PATCH_SUFFIX if self.patch else ""
+        return f"{self.kind}{suffix} {self.namespace}/{self.name}"
 
     @property
     def annotations_path(self) -> str:
@@ -195,6 +214,22 @@ def get_workload(
     kind = workload_kind(resource_type)
     if kind is None:
         return None
+    return _workload(kind, props, fallback_name)
+
+
+def get_workload_patch(
+    resource_type: str, props: Mapping[str, Any], fallback_name: str = ""
+) -> Workload | None:
+    """The workload view of a <Kind>Patch (``patch=True``), or ``None`` for anything else."""
+    kind = patched_workload_kind(resource_type)
+    if kind is None:
+        return None
+    return _workload(kind, props, fallback_name, patch=True)
+
+
+def _workload(
+    kind: str, props: Mapping[str, Any], fallback_name: str, patch: bool = False
+) -> Workload:
     template_path = WORKLOAD_KINDS[kind][1]
     template = dig(props, template_path) if template_path else props
     template_meta = mapping(template.get("metadata"))
@@ -211,6 +246,7 @@ def get_workload(
         template_labels=labels_of(template_meta),
         containers=tuple(mapping(c) for c in sequence(pod_spec.get("containers"))),
         init_containers=tuple(mapping(c) for c in sequence(pod_spec.get("initContainers"))),
+        patch=patch,
     )
 
 
