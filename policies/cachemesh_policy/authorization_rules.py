@@ -411,9 +411,67 @@ cache_server_unauthenticated = StackValidationPolicy(
     tags=["linkerd", "authorization", "ignite", "gridgain"],
 )
 
+# --- cache-rest-probes-over-network ----------------------------------------------------------
+# Linkerd authorizes the kubelet's HTTP probes by itself: for a port without a Server, or whose
+# Server has no HTTPRoute, it adds a route matching GET on the probe's path — the path only, the
+# query dropped (linkerd2 policy-controller/k8s/index/src/inbound/workload.rs) — authorized from
+# the probe networks, 0.0.0.0/0 unless configured (linkerd.io/2-edge/features/server-policy,
+# "Default authorizations"), with no identity. Ignite's REST API is one path, /ignite, with the
+# command in the query, so an httpGet probe on it opens every REST command to anyone.
+
+PROBE_KEYS = ("readinessProbe", "livenessProbe", "startupProbe")
+
+
+def _validate_rest_probes_over_network(
+    args: StackValidationArgs, report_violation: ReportViolation
+) -> None:
+    settings, view = _settings_and_view(args)
+    for cache in _meshed_caches(view, settings):
+        if cache.mode == "permissive":
+            continue  # it admits anyone by its own choice
+        w = cache.workload
+        named = w.named_ports()
+        for container in w.containers:
+            for key in PROBE_KEYS:
+                http = mapping(mapping(container.get(key)).get("httpGet"))
+                port_value = http.get("port")
+                number = as_port(port_value)
+                if number is None and isinstance(port_value, str):
+                    number = named.get(port_value)
+                if not http or number not in settings.extra_authorized_ports:
+                    continue
+                if any(routes_on(view, s) for s in covering_servers(view, w, number)):
+                    continue  # no default probe route; cache-server-unauthenticated judges routes
+                path = str(http.get("path") or "/")
+                report_violation(
+                    f"{w.ref}: container {container.get('name')}'s {key} is httpGet {path} on "
+                    f"port {_port_label(w, number)}. Linkerd authorizes it with a default probe "
+                    f"route — GET {path.split('?', 1)[0]}, the query dropped — from its probe "
+                    "networks (0.0.0.0/0 unless configured), without a mesh identity; on Ignite's "
+                    "REST API, one path with the command in the query, that opens every command "
+                    "(cmd=setstate, put, destroycache…) to anyone. Fix: probe with exec over "
+                    f"loopback (e.g. bash's /dev/tcp to 127.0.0.1:{number}, as cachemesh does), "
+                    "which the proxy does not intercept.",
+                    cache.resource.urn,
+                )
+
+
+cache_rest_probes_over_network = StackValidationPolicy(
+    name="cache-rest-probes-over-network",
+    description="A strict/meshed cache workload must not probe its REST port with httpGet: "
+    "Linkerd's default probe route opens the probe path, the whole Ignite REST API, to the "
+    "probe networks without a mesh identity.",
+    validate=_validate_rest_probes_over_network,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=_AUTHZ_SCHEMA,
+    severity=Severity.CRITICAL,
+    tags=["linkerd", "authorization", "ignite", "gridgain", "probes"],
+)
+
 AUTHORIZATION_POLICIES: list[StackValidationPolicy] = [
     cache_ports_authorized,
     cache_server_unauthenticated,
+    cache_rest_probes_over_network,
     cache_ports_authorized_permissive,
     cache_ports_legacy_authorization,
     server_opaque_protocol,

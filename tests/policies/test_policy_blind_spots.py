@@ -5,7 +5,8 @@
 - skip-ports annotations on a Namespace (Linkerd reads proxy-init's port lists from the
   namespace when the pod does not set them);
 - an extra authorization that admits clients without a mesh identity (a NetworkAuthentication,
-  no authentication at all, a legacy unauthenticated ServerAuthorization) on a cache Server.
+  no authentication at all, a legacy unauthenticated ServerAuthorization) on a cache Server;
+- and, from §0, an httpGet probe on the REST port, which Linkerd authorizes by itself.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from cachemesh_policy.authorization_rules import cache_server_unauthenticated
+from cachemesh_policy.authorization_rules import (
+    cache_rest_probes_over_network,
+    cache_server_unauthenticated,
+)
 from cachemesh_policy.rules import no_port_skipping, no_port_skipping_other_ports
 from cachemesh_policy.stack_rules import cache_workload_patches
 from policy_helpers import MESHED, OPAQUE, res, stack_violations, violations, workload
 from pulumi_policy import PolicyResource
-from test_policy_authorization_rules import cache, program_like, route, server
+from test_policy_authorization_rules import LABELS, cache, program_like, route, server
 
 SKIP_IN = "config.linkerd.io/skip-inbound-ports"
 PATCH_TYPES = {
@@ -233,3 +237,35 @@ def test_a_server_that_selects_no_cache_pod_is_not_judged() -> None:
         stack_violations(cache_server_unauthenticated, [cache(), *program_like(), other, extra])
         == []
     )
+
+
+# --- httpGet probes on the REST port (issue 19 §0) --------------------------------------------
+
+
+def _cache_probed(probe: dict[str, Any], mode: str = "strict") -> PolicyResource:
+    rtype, props = workload("StatefulSet", {**MESHED, "cachemesh.io/authorization": mode})
+    template = props["spec"]["template"]
+    template["metadata"]["labels"] = dict(LABELS)
+    template["spec"]["containers"][0]["readinessProbe"] = probe
+    return res(rtype, props)
+
+
+HTTP_PROBE = {"httpGet": {"path": "/ignite?cmd=probe", "port": 8080}}
+EXEC_PROBE = {"exec": {"command": ["/bin/bash", "-c", "exit 0"]}}
+
+
+def test_an_http_probe_on_the_rest_port_fails() -> None:
+    stack = [_cache_probed(HTTP_PROBE), *program_like()]
+    [(message, _)] = stack_violations(cache_rest_probes_over_network, stack)
+    assert "readinessProbe is httpGet /ignite?cmd=probe on port 8080" in message
+    assert "GET /ignite, the query dropped" in message
+
+
+def test_an_exec_probe_over_loopback_passes() -> None:
+    stack = [_cache_probed(EXEC_PROBE), *program_like()]
+    assert stack_violations(cache_rest_probes_over_network, stack) == []
+
+
+def test_an_http_probe_of_a_permissive_cache_is_not_judged() -> None:
+    stack = [_cache_probed(HTTP_PROBE, mode="permissive"), *program_like()]
+    assert stack_violations(cache_rest_probes_over_network, stack) == []
