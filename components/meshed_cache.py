@@ -269,6 +269,15 @@ class MeshedCache(pulumi.ComponentResource):
             )
             ready_first.append(authorization)
             self.server_names = authorization.server_names
+            if mode is AuthorizationMode.STRICT and not cache.client_identities:
+                # The safe default (README "Authorization"): say it, so an application that used
+                # to get in through an empty list learns why it no longer does.
+                pulumi.log.info(
+                    f"cachemesh:caches[{cache.name}].clientIdentities is empty: in strict mode the "
+                    f"thin-client port of {ns}/{cache.name} admits only the cache's own identity. "
+                    "List your clients' identities there, or ['*'] for any meshed workload.",
+                    resource=self,
+                )
         elif args.meshed:
             pulumi.log.warn(
                 f"cachemesh:caches[{cache.name}].authorization is permissive: traffic between "

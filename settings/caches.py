@@ -57,10 +57,12 @@ class Resources(SettingsModel):
 
 
 class AuthorizationMode(StrEnum):
-    # Only the cache's own identity on the cluster ports, meshed clients on the client ports,
-    # everything else refused (default-deny).
+    # Only the cache's own identity on the cluster ports, `clientIdentities` on the thin-client
+    # port, `adminIdentities` on REST (each: the cache's own identity when empty), everything
+    # else refused (default-deny).
     STRICT = "strict"
-    # Any authenticated mesh identity on every cache port; everything else refused.
+    # Any authenticated mesh identity on the cluster and thin-client ports, `adminIdentities` on
+    # REST; everything else refused.
     MESHED = "meshed"
     # The guide's behaviour: mTLS when both sides are meshed, but plaintext is still let in.
     PERMISSIVE = "permissive"

@@ -336,6 +336,7 @@ def run_program(
     monitor = _RecordingMonitor(mocks)
     logger = logging.getLogger(f"cachemesh-test-{id(monitor)}")
     logger.propagate = False
+    logger.setLevel(logging.DEBUG)  # the whole engine log, info included (not the root's WARNING)
     collector = _LogCollector()
     logger.addHandler(collector)
     # A fresh root stack per run, so one run's exports never show up in the next.

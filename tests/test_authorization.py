@@ -134,6 +134,13 @@ def test_strict_without_client_identities_admits_only_the_cache_itself() -> None
     assert "*" not in [identity for ids in admitted.values() for identity in ids]
 
 
+def test_strict_without_client_identities_says_so_in_the_log() -> None:
+    infos = [m for level, m in run_program().logs if level == "info"]
+    assert any("clientIdentities is empty" in m and "['*']" in m for m in infos)
+    listed = run_program(_cache(clientIdentities=[CLIENT])).logs
+    assert not any("clientIdentities is empty" in m for _, m in listed)
+
+
 def test_client_identities_open_the_thin_client_port_not_the_rest_port() -> None:
     admitted = _admitted(run_program(_cache(clientIdentities=[CLIENT])))
     assert admitted[10800] == [CLIENT]
