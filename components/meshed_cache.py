@@ -79,7 +79,8 @@ STOP_NODE_SCRIPT = (
 # to itself on `lo` is never redirected to the Linkerd proxy (linkerd/linkerd2-proxy-init
 # proxy-init/pkg/iptables/iptables.go, cbe0b938: PROXY_INIT_OUTPUT's "ignore-loopback" rule
 # `-o lo -j RETURN`, and inbound redirection hooks only PREROUTING, which locally generated
-# packets do not traverse; linkerd-cni applies the same rules), so the pods' default-deny policy
+# packets do not traverse; linkerd-cni applies the same rules: cni-plugin/main.go, b6d932d8,
+# buildAndConfigure -> iptables.ConfigureFirewall), so the pods' default-deny policy
 # does not see it and no network rule has to open the REST port. Ignite's Jetty listens on the
 # wildcard address when no localHost is configured (GridJettyRestProtocol: IGNITE_JETTY_HOST
 # defaults to IgniteConfiguration.localHost; IgniteUtils.resolveLocalHost(null) is

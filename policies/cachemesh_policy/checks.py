@@ -169,7 +169,10 @@ def find_namespace_skip_annotations(
     the pod and, where the pod sets none, from its namespace: the skip-port lists are among
     them (linkerd/linkerd2 pkg/inject/inject.go, 0005dded: ProxyAnnotations, "annotations that
     can be applied on a pod or namespace", including config.linkerd.io/skip-inbound-ports and
-    skip-outbound-ports; getOverride: the pod's value, else the namespace's)."""
+    skip-outbound-ports; getOverride: the pod's value, else the namespace's). linkerd-cni reads
+    them the same way (linkerd/linkerd2-proxy-init cni-plugin/main.go, b6d932d8:
+    getAnnotationOverride for config.linkerd.io/skip-inbound-ports and skip-outbound-ports, the
+    pod's annotation, else the namespace's)."""
     return _skip_findings(annotations, lambda key: f'metadata.annotations["{key}"]', settings)
 
 
