@@ -88,9 +88,11 @@ STOP_NODE_SCRIPT = (
 # What runs the request: bash's /dev/tcp (no curl, no wget). bash is in both images: the
 # apacheignite/ignite image adds it to its Alpine base (`apk --no-cache add bash`) because its
 # entry point is a bash script (apache/ignite deliveries/docker/apache-ignite/x86_64/Dockerfile,
-# 1fb86691; run.sh, 00fe69fc, `#!/bin/bash`); curl is not installed there, wget only as BusyBox's
-# applet. GridGain's image is not public; it starts the node through bin/ignite.sh, a bash script,
-# and a -slim (Debian) base carries neither curl nor wget (inference, not seen in the image).
+# 1fb86691; run.sh, 00fe69fc, `#!/bin/bash`; not checked against the 2.16.0 tag); that Dockerfile
+# installs no curl, and wget is there only as Alpine's BusyBox applet (whether the eclipse-temurin
+# base keeps a curl is not checked). GridGain's image is not public; it starts the node through
+# bin/ignite.sh, a bash script, and a -slim (Debian) base carries neither curl nor wget
+# (inference, not seen in the image).
 # The check is the kubelet's own for HTTP probes: a status from 200 to 399 passes
 # (kubernetes pkg/probe/http/http.go). $1: port, $2: request path, $3: seconds to wait.
 REST_PROBE_SCRIPT = (
