@@ -92,7 +92,12 @@ STOP_NODE_SCRIPT = (
 # installs no curl, and wget is there only as Alpine's BusyBox applet (whether the eclipse-temurin
 # base keeps a curl is not checked). GridGain's image is not public; it starts the node through
 # bin/ignite.sh, a bash script, and a -slim (Debian) base carries neither curl nor wget
-# (inference, not seen in the image).
+# (inference, not seen in the image). bash builds /dev/tcp by default (GNU Bash manual, "Optional
+# Features": every option but alt-array-implementation, disabled-builtins, direxpand-default,
+# strict-posix-default and xpg-echo-default is on by default, --enable-net-redirections among
+# them); Alpine's package does not turn it off (alpinelinux/aports main/bash/APKBUILD, c3b9918c,
+# configure flags), nor does Debian's (Debian 12's bash 5.2.15 opens /dev/tcp in
+# tests/test_rest_probe.py).
 # The check is the kubelet's own for HTTP probes: a status from 200 to 399 passes
 # (kubernetes pkg/probe/http/http.go). $1: port, $2: request path, $3: seconds to wait.
 REST_PROBE_SCRIPT = (
