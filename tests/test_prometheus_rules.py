@@ -241,7 +241,8 @@ OLD_PROXY_CERT_EXPIRY = "identity_cert_expiration_timestamp_seconds"
 
 def healthy_mesh() -> list[dict[str, str]]:
     """Two pods talking mTLS on both SPI ports and to a meshed client, plus the plaintext a
-    healthy mesh always has: loopback hops, admin-port scrapes, kubelet probes on REST."""
+    healthy mesh has: loopback hops, admin-port scrapes, and plaintext on REST, which the rules
+    never watch (kubelet HTTP probes of pods deployed before the probes moved to loopback)."""
     out = []
     for pod in ("ignite-0", "ignite-1"):
         out += [
