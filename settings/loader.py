@@ -136,6 +136,7 @@ def _cross_checks(settings: Settings, secret_keys: set[str]) -> list[str]:
     problems += linkerd_problems(settings.linkerd, settings.gateway_api, secret_keys, full_key)
     problems += _mtls_check_problems(settings)
     problems += _prometheus_source_problems(settings)
+    problems += _identity_list_problems(settings)
     if settings.monitoring.prometheus_rules and not settings.linkerd.enabled:
         problems.append(
             f"{full_key(('monitoring', 'prometheusRules'))}: the alerts watch Linkerd proxy "
@@ -183,6 +184,33 @@ def _prometheus_source_problems(settings: Settings) -> list[str]:
         path = key.removeprefix(CONFIG_NAMESPACE + ":")
         return [f"{key}: {exc}. Fix with: pulumi config set --path '{path}' <value>"]
     return []
+
+
+# Which authorization modes read each identity list (components/cache_authorization.py).
+_IDENTITY_LISTS: tuple[tuple[str, str, tuple[AuthorizationMode, ...]], ...] = (
+    ("clientIdentities", "client_identities", (AuthorizationMode.STRICT,)),
+    ("adminIdentities", "admin_identities", (AuthorizationMode.STRICT, AuthorizationMode.MESHED)),
+)
+
+
+def _identity_list_problems(settings: Settings) -> list[str]:
+    """An identity list the cache's authorization mode does not read would look like a limit
+    and be none (meshed admits any meshed identity on the thin-client port; permissive admits
+    anyone everywhere)."""
+    problems: list[str] = []
+    for i, cache in enumerate(settings.caches):
+        for key, attribute, modes in _IDENTITY_LISTS:
+            if not getattr(cache, attribute) or cache.authorization in modes:
+                continue
+            used = " or ".join(repr(m.value) for m in modes)
+            problems.append(
+                f"{full_key(('caches', i, key))}: only used with authorization {used}; "
+                f"{full_key(('caches', i, 'authorization'))} is {cache.authorization.value!r}, "
+                "which ignores it, so it limits nothing. Either pulumi config set --path "
+                f"'caches[{i}].authorization' strict, or remove it: pulumi config rm --path "
+                f"'caches[{i}].{key}'"
+            )
+    return problems
 
 
 def _mtls_check_problems(settings: Settings) -> list[str]:

@@ -203,8 +203,9 @@ def test_unmeshed_caches_get_no_policy_objects() -> None:
 @pytest.mark.parametrize("mode", ["strict", "meshed"])
 def test_policy_objects_match_the_crds_linkerd_installs(mode: str) -> None:
     schemas = crd_schemas()
+    clients = {"clientIdentities": [CLIENT]} if mode == "strict" else {}
     objects = _policy_objects(
-        run_program(_cache(authorization=mode, clientIdentities=[CLIENT], adminIdentities=[ADMIN]))
+        run_program(_cache(authorization=mode, adminIdentities=[ADMIN], **clients))
     )
     assert {o["kind"] for o in objects} == POLICY_KINDS
     for obj in objects:

@@ -196,6 +196,27 @@ def test_probe_networks_are_gone_with_the_network_probes() -> None:
     assert "pulumi config rm --path 'caches[0].probes.networks'" in problem
 
 
+@pytest.mark.parametrize(
+    ("mode", "key"),
+    [
+        ("meshed", "clientIdentities"),
+        ("permissive", "clientIdentities"),
+        ("permissive", "adminIdentities"),
+    ],
+)
+def test_an_identity_list_the_mode_ignores_is_refused(mode: str, key: str) -> None:
+    identity = "ops.admin.serviceaccount.identity.linkerd.cluster.local"
+    (problem,) = _problems({"caches": [{"name": "a", "authorization": mode, key: [identity]}]})
+    assert problem.startswith(f"cachemesh:caches[0].{key}: only used with authorization")
+    assert f"pulumi config rm --path 'caches[0].{key}'" in problem
+
+
+def test_meshed_mode_reads_admin_identities() -> None:
+    identity = "ops.admin.serviceaccount.identity.linkerd.cluster.local"
+    config = {"caches": [{"name": "a", "authorization": "meshed", "adminIdentities": [identity]}]}
+    assert validate_settings(config).caches[0].admin_identities == (identity,)
+
+
 def test_admin_identities_take_linkerd_identities() -> None:
     identity = "ops.admin.serviceaccount.identity.linkerd.cluster.local"
     settings = validate_settings({"caches": [{"name": "a", "adminIdentities": [identity]}]})
