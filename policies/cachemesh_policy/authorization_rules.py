@@ -411,6 +411,60 @@ cache_server_unauthenticated = StackValidationPolicy(
     tags=["linkerd", "authorization", "ignite", "gridgain"],
 )
 
+# --- cache-server-extra-authorization (advisory) ----------------------------------------------
+# Linkerd admits a client that ANY authorization applying to the Server allows, so a second
+# policy on a cache Server widens who gets in even when it requires a mesh identity (a `*`
+# MeshTLSAuthentication on a cluster port lets any meshed workload join as a node). Not
+# necessarily a mistake (a team may add its own clients), hence advisory; the unauthenticated
+# case is cache-server-unauthenticated's.
+
+
+def _validate_cache_server_extra_authorization(
+    args: StackValidationArgs, report_violation: ReportViolation
+) -> None:
+    settings, view = _settings_and_view(args)
+    reported: set[str] = set()
+    for cache in _meshed_caches(view, settings):
+        if cache.mode == "permissive":
+            continue
+        w = cache.workload
+        for number in ports_to_authorize(w, settings):
+            for server in covering_servers(view, w, number):
+                policies = [
+                    p
+                    for p in [
+                        *authorization_policies_for(view, server),
+                        *namespace_policies_for(view, server),
+                    ]
+                    if unauthenticated_reason(p) is None
+                ]
+                if len(policies) < 2 or server.urn in reported:
+                    continue
+                reported.add(server.urn)
+                names = ", ".join(sorted(f"{_name(p)} ({_target_text(p)})" for p in policies))
+                report_violation(
+                    f"Server {namespace_of(server.props)}/{_name(server)} (cache port "
+                    f"{_port_label(w, number)} of {w.ref}) is authorized by several "
+                    f"AuthorizationPolicies: {names}. Linkerd admits a client that any one of "
+                    "them allows, so each widens who gets in. Fix: keep one policy per cache "
+                    "port and list every admitted identity in its MeshTLSAuthentication (in "
+                    "cachemesh: clientIdentities/adminIdentities), or delete the extra ones.",
+                    server.urn,
+                )
+
+
+cache_server_extra_authorization = StackValidationPolicy(
+    name="cache-server-extra-authorization",
+    description="A cache port's Server should be authorized by one AuthorizationPolicy: Linkerd "
+    "admits what any of them allows.",
+    validate=_validate_cache_server_extra_authorization,
+    enforcement_level=EnforcementLevel.ADVISORY,
+    config_schema=_AUTHZ_SCHEMA,
+    severity=Severity.MEDIUM,
+    tags=["linkerd", "authorization", "ignite", "gridgain"],
+)
+
+
 # --- cache-rest-probes-over-network ----------------------------------------------------------
 # Linkerd authorizes the kubelet's HTTP probes by itself: for a port without a Server, or whose
 # Server has no HTTPRoute, it adds a route matching GET on the probe's path — the path only, the
@@ -471,6 +525,7 @@ cache_rest_probes_over_network = StackValidationPolicy(
 AUTHORIZATION_POLICIES: list[StackValidationPolicy] = [
     cache_ports_authorized,
     cache_server_unauthenticated,
+    cache_server_extra_authorization,
     cache_rest_probes_over_network,
     cache_ports_authorized_permissive,
     cache_ports_legacy_authorization,

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from cachemesh_policy.authorization_rules import (
     cache_rest_probes_over_network,
+    cache_server_extra_authorization,
     cache_server_unauthenticated,
 )
 from cachemesh_policy.rules import no_port_skipping, no_port_skipping_other_ports
@@ -237,6 +238,20 @@ def test_a_server_that_selects_no_cache_pod_is_not_judged() -> None:
         stack_violations(cache_server_unauthenticated, [cache(), *program_like(), other, extra])
         == []
     )
+
+
+def test_a_second_mesh_authorization_on_a_cache_server_is_advisory() -> None:
+    extra = _policy("ops-on-rest", _ref("Server", "ignite-rest"), MESH)
+    stack = [cache(), *program_like(), extra]
+    assert stack_violations(cache_server_unauthenticated, stack) == []
+    [(message, _)] = stack_violations(cache_server_extra_authorization, stack)
+    assert "Server ignite/ignite-rest" in message
+    assert "ignite-rest (Server ignite-rest), ops-on-rest (Server ignite-rest)" in message
+
+
+def test_one_authorization_per_cache_server_passes_the_advisory() -> None:
+    stack = [cache(), *program_like()]
+    assert stack_violations(cache_server_extra_authorization, stack) == []
 
 
 # --- httpGet probes on the REST port (issue 19 §0) --------------------------------------------

@@ -29,6 +29,7 @@ EXPECTED_LEVELS = {
     "linkerd-control-plane-first": "advisory",
     "cache-ports-authorized": "mandatory",
     "cache-server-unauthenticated": "mandatory",
+    "cache-server-extra-authorization": "advisory",
     "cache-rest-probes-over-network": "mandatory",
     "cache-ports-authorized-permissive": "advisory",
     "cache-ports-legacy-authorization": "advisory",
