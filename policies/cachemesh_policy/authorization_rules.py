@@ -318,9 +318,15 @@ server_opaque_protocol = StackValidationPolicy(
 # NetworkAuthentications, or nothing at all — therefore admits clients without one, plaintext
 # included: the guide's all-unauthenticated default again, on a port the program closed. It may
 # target the Server, an HTTPRoute attached to it, or the Namespace. A legacy ServerAuthorization
-# says the same with client.unauthenticated: true.
+# says the same with client.unauthenticated: true. And the Server itself may: its accessPolicy
+# (default deny) applies to "traffic that doesn't match any of the policy rules" (the Server CRD,
+# charts/linkerd-crds/templates/policy/server.yaml, b24cd405), and takes the default-policy
+# values, so all-unauthenticated, cluster-unauthenticated or audit (all-unauthenticated, flagged)
+# lets anyone in (linkerd/website linkerd.io/content/2.19/reference/authorization-policy.md,
+# df68cad3: "accessPolicy", "Default policies").
 
 MESH_AUTHENTICATION_KINDS = ("MeshTLSAuthentication", "ServiceAccount")
+OPEN_ACCESS_POLICIES = ("all-unauthenticated", "cluster-unauthenticated", "audit")
 
 
 def unauthenticated_reason(policy: PolicyResource) -> str | None:
@@ -379,6 +385,11 @@ def _validate_cache_server_unauthenticated(
                     client = mapping(_spec(legacy).get("client"))
                     if client.get("unauthenticated") is True:
                         found.append((legacy, "ServerAuthorization", "says unauthenticated: true"))
+                access = _spec(server).get("accessPolicy")
+                if access in OPEN_ACCESS_POLICIES:
+                    found.append(
+                        (server, "Server", f'says spec.accessPolicy: "{access}" for the rest')
+                    )
                 for resource, kind, reason in found:
                     if (resource.urn, server.urn) in reported:
                         continue
@@ -388,22 +399,28 @@ def _validate_cache_server_unauthenticated(
                         if kind == "AuthorizationPolicy"
                         else ""
                     )
+                    subject = (
+                        where
+                        if resource is server
+                        else f"{kind} {namespace_of(resource.props)}/{_name(resource)} applies "
+                        f"to {where}{target} and"
+                    )
                     report_violation(
-                        f"{kind} {namespace_of(resource.props)}/{_name(resource)} applies to "
-                        f"{where}{target} and {reason}: clients without a mesh identity, "
+                        f"{subject} {reason}: clients without a mesh identity, "
                         "plaintext included, get in (Linkerd admits a client only when ALL "
                         "required authentications are satisfied). Fix: require a "
-                        "MeshTLSAuthentication of the identities allowed in, or delete it; the "
-                        "cache's probes need no network rule (they run over loopback).",
+                        "MeshTLSAuthentication of the identities allowed in, or delete it (on a "
+                        "Server: spec.accessPolicy deny, or leave it out); the cache's probes need "
+                        "no network rule (they run over loopback).",
                         resource.urn,
                     )
 
 
 cache_server_unauthenticated = StackValidationPolicy(
     name="cache-server-unauthenticated",
-    description="No AuthorizationPolicy (on a cache Server, a route of it or its Namespace) or "
-    "ServerAuthorization may admit clients without a mesh identity to a cache port of a "
-    "strict/meshed cache workload.",
+    description="No AuthorizationPolicy (on a cache Server, a route of it or its Namespace), "
+    "ServerAuthorization or Server accessPolicy may admit clients without a mesh identity to a "
+    "cache port of a strict/meshed cache workload.",
     validate=_validate_cache_server_unauthenticated,
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=_AUTHZ_SCHEMA,
@@ -412,7 +429,9 @@ cache_server_unauthenticated = StackValidationPolicy(
 )
 
 # --- cache-server-extra-authorization (advisory) ----------------------------------------------
-# Linkerd admits a client that ANY authorization applying to the Server allows, so a second
+# Linkerd admits a client that ANY authorization applying to the Server allows (what does not
+# conform to any of "the authorization policies associated to the Server" meets its accessPolicy:
+# linkerd/website linkerd.io/content/2.19/reference/authorization-policy.md, df68cad3), so a second
 # policy on a cache Server widens who gets in even when it requires a mesh identity (a `*`
 # MeshTLSAuthentication on a cluster port lets any meshed workload join as a node). Not
 # necessarily a mistake (a team may add its own clients), hence advisory; the unauthenticated

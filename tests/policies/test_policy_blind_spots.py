@@ -231,6 +231,27 @@ def test_a_legacy_unauthenticated_server_authorization_fails() -> None:
     assert "ServerAuthorization ignite/legacy-open" in message
 
 
+@pytest.mark.parametrize("access", ["all-unauthenticated", "cluster-unauthenticated", "audit"])
+def test_a_cache_server_open_by_its_access_policy_fails(access: str) -> None:
+    stack = [cache(), *program_like()]
+    rest = next(
+        r for r in stack if r.props.get("kind") == "Server" and r.props["spec"]["port"] == 8080
+    )
+    rest.props["spec"]["accessPolicy"] = access
+    [(message, urn)] = stack_violations(cache_server_unauthenticated, stack)
+    assert message.startswith("Server ignite-rest (cache port 8080 of StatefulSet ignite/ignite)")
+    assert f'says spec.accessPolicy: "{access}"' in message
+    assert urn == rest.urn
+
+
+def test_a_cache_server_whose_access_policy_denies_passes() -> None:
+    stack = [cache(), *program_like()]
+    for resource in stack:
+        if resource.props.get("kind") == "Server":
+            resource.props["spec"]["accessPolicy"] = "deny"
+    assert stack_violations(cache_server_unauthenticated, stack) == []
+
+
 def test_a_server_that_selects_no_cache_pod_is_not_judged() -> None:
     other = server(9000, name="web", selector={"matchLabels": {"app": "web"}}, protocol=None)
     extra = _policy("web-open", _ref("Server", "web"), NETWORKS)
