@@ -361,59 +361,76 @@ def _target_text(policy: PolicyResource) -> str:
     return f"{target.get('kind')} {target.get('name')}"
 
 
+@dataclass(frozen=True)
+class _CacheServer:
+    """A Server covering a cache port of a strict/meshed cache workload."""
+
+    server: PolicyResource
+    where: str  # "Server S (cache port P of Kind ns/name)", for messages
+    policies: tuple[PolicyResource, ...]  # the AuthorizationPolicies that apply to it
+
+
+def _closed_cache_servers(view: StackView, settings: Settings) -> Iterator[_CacheServer]:
+    """Every Server covering a port of a cache workload that is not permissive (a permissive one
+    admits anyone by its own choice: cache-ports-authorized-permissive), with the policies on
+    the Server, on a route of it, or on its Namespace."""
+    for cache in _meshed_caches(view, settings):
+        if cache.mode == "permissive":
+            continue
+        w = cache.workload
+        for number in ports_to_authorize(w, settings):
+            for server in covering_servers(view, w, number):
+                where = f"Server {_name(server)} (cache port {_port_label(w, number)} of {w.ref})"
+                policies = (
+                    *authorization_policies_for(view, server),
+                    *namespace_policies_for(view, server),
+                )
+                yield _CacheServer(server, where, policies)
+
+
 def _validate_cache_server_unauthenticated(
     args: StackValidationArgs, report_violation: ReportViolation
 ) -> None:
     settings, view = _settings_and_view(args)
     reported: set[tuple[str, str]] = set()
-    for cache in _meshed_caches(view, settings):
-        if cache.mode == "permissive":
-            continue  # it admits anyone by its own choice: cache-ports-authorized-permissive
-        w = cache.workload
-        for number in ports_to_authorize(w, settings):
-            for server in covering_servers(view, w, number):
-                where = f"Server {_name(server)} (cache port {_port_label(w, number)} of {w.ref})"
-                found: list[tuple[PolicyResource, str, str]] = []
-                for policy in [
-                    *authorization_policies_for(view, server),
-                    *namespace_policies_for(view, server),
-                ]:
-                    reason = unauthenticated_reason(policy)
-                    if reason is not None:
-                        found.append((policy, "AuthorizationPolicy", reason))
-                for legacy in server_authorizations_for(view, server):
-                    client = mapping(_spec(legacy).get("client"))
-                    if client.get("unauthenticated") is True:
-                        found.append((legacy, "ServerAuthorization", "says unauthenticated: true"))
-                access = _spec(server).get("accessPolicy")
-                if access in OPEN_ACCESS_POLICIES:
-                    found.append(
-                        (server, "Server", f'says spec.accessPolicy: "{access}" for the rest')
+    for closed in _closed_cache_servers(view, settings):
+        server, where = closed.server, closed.where
+        found: list[tuple[PolicyResource, str]] = []  # (what opens it, subject + reason)
+        for policy in closed.policies:
+            reason = unauthenticated_reason(policy)
+            if reason is not None:
+                found.append(
+                    (
+                        policy,
+                        f"AuthorizationPolicy {namespace_of(policy.props)}/{_name(policy)} "
+                        f"applies to {where} through its targetRef {_target_text(policy)} and "
+                        f"{reason}",
                     )
-                for resource, kind, reason in found:
-                    if (resource.urn, server.urn) in reported:
-                        continue
-                    reported.add((resource.urn, server.urn))
-                    target = (
-                        f" through its targetRef {_target_text(resource)}"
-                        if kind == "AuthorizationPolicy"
-                        else ""
+                )
+        for legacy in server_authorizations_for(view, server):
+            if mapping(_spec(legacy).get("client")).get("unauthenticated") is True:
+                found.append(
+                    (
+                        legacy,
+                        f"ServerAuthorization {namespace_of(legacy.props)}/{_name(legacy)} "
+                        f"applies to {where} and says unauthenticated: true",
                     )
-                    subject = (
-                        where
-                        if resource is server
-                        else f"{kind} {namespace_of(resource.props)}/{_name(resource)} applies "
-                        f"to {where}{target} and"
-                    )
-                    report_violation(
-                        f"{subject} {reason}: clients without a mesh identity, "
-                        "plaintext included, get in (Linkerd admits a client only when ALL "
-                        "required authentications are satisfied). Fix: require a "
-                        "MeshTLSAuthentication of the identities allowed in, or delete it (on a "
-                        "Server: spec.accessPolicy deny, or leave it out); the cache's probes need "
-                        "no network rule (they run over loopback).",
-                        resource.urn,
-                    )
+                )
+        access = _spec(server).get("accessPolicy")
+        if access in OPEN_ACCESS_POLICIES:
+            found.append((server, f'{where} says spec.accessPolicy: "{access}" for the rest'))
+        for resource, what in found:
+            if (resource.urn, server.urn) in reported:
+                continue
+            reported.add((resource.urn, server.urn))
+            report_violation(
+                f"{what}: clients without a mesh identity, plaintext included, get in (Linkerd "
+                "admits a client only when ALL required authentications are satisfied). Fix: "
+                "require a MeshTLSAuthentication of the identities allowed in, or delete it (on "
+                "a Server: spec.accessPolicy deny, or leave it out); the cache's probes need no "
+                "network rule (they run over loopback).",
+                resource.urn,
+            )
 
 
 cache_server_unauthenticated = StackValidationPolicy(
@@ -443,33 +460,20 @@ def _validate_cache_server_extra_authorization(
 ) -> None:
     settings, view = _settings_and_view(args)
     reported: set[str] = set()
-    for cache in _meshed_caches(view, settings):
-        if cache.mode == "permissive":
+    for closed in _closed_cache_servers(view, settings):
+        policies = [p for p in closed.policies if unauthenticated_reason(p) is None]
+        if len(policies) < 2 or closed.server.urn in reported:
             continue
-        w = cache.workload
-        for number in ports_to_authorize(w, settings):
-            for server in covering_servers(view, w, number):
-                policies = [
-                    p
-                    for p in [
-                        *authorization_policies_for(view, server),
-                        *namespace_policies_for(view, server),
-                    ]
-                    if unauthenticated_reason(p) is None
-                ]
-                if len(policies) < 2 or server.urn in reported:
-                    continue
-                reported.add(server.urn)
-                names = ", ".join(sorted(f"{_name(p)} ({_target_text(p)})" for p in policies))
-                report_violation(
-                    f"Server {namespace_of(server.props)}/{_name(server)} (cache port "
-                    f"{_port_label(w, number)} of {w.ref}) is authorized by several "
-                    f"AuthorizationPolicies: {names}. Linkerd admits a client that any one of "
-                    "them allows, so each widens who gets in. Fix: keep one policy per cache "
-                    "port and list every admitted identity in its MeshTLSAuthentication (in "
-                    "cachemesh: clientIdentities/adminIdentities), or delete the extra ones.",
-                    server.urn,
-                )
+        reported.add(closed.server.urn)
+        names = ", ".join(sorted(f"{_name(p)} ({_target_text(p)})" for p in policies))
+        report_violation(
+            f"{closed.where} in namespace {namespace_of(closed.server.props)} is authorized by "
+            f"several AuthorizationPolicies: {names}. Linkerd admits a client that any one of "
+            "them allows, so each widens who gets in. Fix: keep one policy per cache port and "
+            "list every admitted identity in its MeshTLSAuthentication (in cachemesh: "
+            "clientIdentities/adminIdentities), or delete the extra ones.",
+            closed.server.urn,
+        )
 
 
 cache_server_extra_authorization = StackValidationPolicy(

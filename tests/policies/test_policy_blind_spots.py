@@ -266,7 +266,10 @@ def test_a_second_mesh_authorization_on_a_cache_server_is_advisory() -> None:
     stack = [cache(), *program_like(), extra]
     assert stack_violations(cache_server_unauthenticated, stack) == []
     [(message, _)] = stack_violations(cache_server_extra_authorization, stack)
-    assert "Server ignite/ignite-rest" in message
+    assert (
+        "Server ignite-rest (cache port 8080 of StatefulSet ignite/ignite) in namespace ignite"
+        in message
+    )
     assert "ignite-rest (Server ignite-rest), ops-on-rest (Server ignite-rest)" in message
 
 
