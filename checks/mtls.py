@@ -97,6 +97,17 @@ def check_round(
     """One round: list the pods, scrape every pod that can have proxy metrics at once (or ask
     `collect` for their evidence), evaluate."""
     pods, errors = get_pods(tools, exp, first_call=first)
+    if errors and not pods:
+        # The listing failed: nothing is known about the pods, so none is reported missing.
+        return Report.about(
+            exp,
+            verified=False,
+            status="not-verified",
+            metrics_source=source,
+            checked_at=datetime.now(UTC),
+            reasons=[f.as_reason() for f in errors],
+            failures=list(errors),
+        )
     # Only a running pod with a proxy has an admin endpoint; scraping the others would just add
     # failures that repeat what the pod check already says.
     targets = [

@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
+import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,27 +34,55 @@ from checks.mtls_report import (
 # prometheus: checks/mtls_prometheus.py (one aggregated query per round, not a scrape per pod).
 MetricsSource = Literal["linkerd", "kubectl", "prometheus"]
 
-# kubectl's wording when it cannot talk to the API server at all (or may not): retrying won't help.
-_UNREACHABLE = (
-    "unable to connect to the server",
-    "connection refused",
-    "no such host",
-    "i/o timeout",
-    "context deadline exceeded",
-    "no configuration has been provided",
-    "context was not found",
-    "does not exist",  # error: context "x" does not exist
-    "you must be logged in",
-    "unauthorized",
-    "forbidden",
-    "couldn't get current server api group list",
-    "tls handshake timeout",
-)
 _STDERR_TAIL = 600
+# client-go's klog lines (`E1203 07:58:57.562303    7157 memcache.go:265] ...`): kubectl logs them
+# on stderr before its own one-line message (kubectl v1.32.4, observed: see README "Exit codes").
+_KLOG_LINE = re.compile(r"^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [^\s\]]+\] ")
+# With an https server and no credentials in the kubeconfig, kubectl prompts for a username on
+# stdout, reads EOF from /dev/null and says only `error: EOF` (kubectl v1.32.4, observed).
+_USERNAME_PROMPT = "Please enter Username:"
+# Global flags whose values are credentials or name where they are: never shown in a message.
+_SECRET_FLAGS = frozenset(
+    {"--kubeconfig", "--token", "--username", "--password", "--client-key", "--client-certificate"}
+)
+# Flags every call carries that say nothing about which call failed.
+_QUIET_FLAGS = frozenset({"--context", "--request-timeout"})
+_SHOWN_WORDS = 6
 
 
 class CannotRun(Exception):
     """The check cannot run at all; the message says what to do."""
+
+
+def shown_argv(argv: Sequence[str]) -> list[str]:
+    """`argv` as messages may show it: the values of credential flags (`--kubeconfig`, `--token`,
+    ...) replaced by `<redacted>`, `--context`/`--request-timeout` left out."""
+    shown: list[str] = []
+    hide: str | None = None
+    for arg in argv:
+        if hide is not None:
+            if hide in _SECRET_FLAGS:
+                shown.append("<redacted>")
+            hide = None
+            continue
+        flag, eq, _ = arg.partition("=")
+        if flag in _SECRET_FLAGS:
+            shown.append(f"{flag}=<redacted>" if eq else flag)
+            hide = None if eq else flag
+        elif flag in _QUIET_FLAGS:
+            hide = None if eq else flag
+        else:
+            shown.append(arg)
+    return shown
+
+
+def redact_url(url: str) -> str:
+    """A URL without the password of its userinfo (`http://user:<redacted>@host/...`)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username}:<redacted>@{host}"))
 
 
 @dataclass(frozen=True)
@@ -68,12 +98,26 @@ class CallResult:
     def ok(self) -> bool:
         return self.error is None and self.returncode == 0
 
+    def message(self) -> str:
+        """What the tool itself said: its stderr without client-go's log lines (all of it when
+        nothing else is there), the tail of it."""
+        lines = [line for line in self.stderr.splitlines() if line.strip()]
+        own = [line for line in lines if not _KLOG_LINE.match(line)] or lines
+        text = "\n".join(own)[-_STDERR_TAIL:] or "(no stderr)"
+        if self.stdout.lstrip().startswith(_USERNAME_PROMPT):
+            text += (
+                " (kubectl prompted for a username: the kubeconfig has no credentials for this "
+                "cluster's user)"
+            )
+        return text
+
     def describe(self) -> str:
-        cmd = " ".join(self.argv[:4]) + (" ..." if len(self.argv) > 4 else "")
+        """The call (credentials redacted) and how it failed, in kubectl's own words."""
+        words = shown_argv(self.argv)
+        cmd = " ".join(words[:_SHOWN_WORDS]) + (" ..." if len(words) > _SHOWN_WORDS else "")
         if self.error:
             return f"{cmd}: {self.error}"
-        tail = self.stderr.strip()[-_STDERR_TAIL:] or "(no stderr)"
-        return f"{cmd} exited {self.returncode}: {tail}"
+        return f"{cmd} exited {self.returncode}: {self.message()}"
 
 
 def run_tool(argv: Sequence[str], timeout: float) -> CallResult:
@@ -228,19 +272,25 @@ def get_pods(
     if result.missing:
         raise CannotRun(f"{result.error}. Install kubectl, then re-run.")
     if not result.ok:
-        text = (result.stderr + " " + (result.error or "")).lower()
-        if first_call and (result.error or any(marker in text for marker in _UNREACHABLE)):
-            raise CannotRun(
-                f"cannot reach the cluster: {result.describe()}. Check the kubeconfig and context "
-                "(kubectl config current-context; pass --context/--kubeconfig), that the API "
-                "server "
-                "is up and that you may list pods in the namespace, then re-run."
-            )
+        if first_call:
+            # Whatever kubectl said: before anything was read, no later round can do better.
+            raise first_call_failed(result, "list pods in the namespace")
         return {}, [_tool_failure(exp, f"listing pods failed: {result.describe()}")]
     try:
         return parse_pods(result.stdout), []
     except ValueError as exc:
         return {}, [_tool_failure(exp, str(exc))]
+
+
+def first_call_failed(result: CallResult, may: str) -> CannotRun:
+    """The check's first kubectl call failed, so it cannot run: kubectl's own message (whatever
+    its wording: unreachable, refused, no credentials, unknown context, RBAC, a timeout) and what
+    to check."""
+    return CannotRun(
+        f"the first kubectl call failed: {result.describe()}. Check the kubeconfig and context "
+        "(kubectl config current-context; pass --context/--kubeconfig), that the API server is "
+        f"up and that you may {may}, then re-run."
+    )
 
 
 def _tool_failure(exp: Expectation, problem: str) -> Failure:

@@ -134,6 +134,9 @@ class Rollout:
     log: Callable[[str], None] = lambda _msg: None
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
+    # The report so far, once the StatefulSet was read: what a stopped run (a kubectl call that
+    # failed outside a gate, a signal) reports.
+    report: RolloutReport | None = None
 
     def wait(self, gate: str, poll: Poll, *, settle: bool = False) -> Wait:
         """Poll until `poll` passes (with `settle`: on two polls at least `interval` apart, none
@@ -226,6 +229,7 @@ class Rollout:
             update_revision=sts.update_revision,
             started_at=started_at,
         )
+        self.report = report
 
         def finish(failed: Wait | None, pods: dict[str, Pod] | None = None) -> RolloutReport:
             if pods is None:
@@ -391,12 +395,15 @@ def main(
 
     started_at = datetime.now(UTC)
     start = time.monotonic()
+    rollout = Rollout(plan, Kubectl(tools, plan.namespace), log=log)
     try:
         tools.require("kubectl")
-        report = Rollout(plan, Kubectl(tools, plan.namespace), log=log).run(started_at)
-    except CannotRun as exc:
+        report = rollout.run(started_at)
+    except (CannotRun, ToolError) as exc:
+        # A kubectl call outside a gate failed (a gate's polls are retried until its timeout):
+        # kubectl's own message, and what was done before it.
         log(f"cannot run: {exc}")
-        report = _unfinished(plan, "cannot-run", str(exc), started_at, start)
+        report = _unfinished(plan, "cannot-run", str(exc), started_at, start, rollout.report)
         print(report.to_json(), file=out)
         return EXIT_CANNOT_RUN
     except Exception as exc:  # last resort: the promise is a report, never a traceback
@@ -411,8 +418,25 @@ def main(
 
 
 def _unfinished(
-    plan: Plan, status: Status, reason: str, started_at: datetime, start: float
+    plan: Plan,
+    status: Status,
+    reason: str,
+    started_at: datetime,
+    start: float,
+    so_far: RolloutReport | None = None,
 ) -> RolloutReport:
+    """The report of a run that stopped outside a gate: `so_far` (what the run did before), or
+    an empty one, with this status and reason."""
+    elapsed = round(time.monotonic() - start, 3)
+    if so_far is not None:
+        return so_far.model_copy(
+            update={
+                "completed": False,
+                "status": status,
+                "reason": reason,
+                "elapsed_seconds": elapsed,
+            }
+        )
     return RolloutReport(
         completed=False,
         status=status,
@@ -421,7 +445,7 @@ def _unfinished(
         replicas=plan.replicas,
         reason=reason,
         started_at=started_at,
-        elapsed_seconds=round(time.monotonic() - start, 3),
+        elapsed_seconds=elapsed,
     )
 
 

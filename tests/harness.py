@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import runpy
+import shutil
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -405,3 +406,34 @@ def put_on_path(
         tool.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     return bin_dir
+
+
+# The kubectl on the PATH the tests started with (the stand-ins are put first on PATH per test).
+REAL_KUBECTL = shutil.which("kubectl")
+
+
+def put_real_kubectl_on_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, user: bool
+) -> Path:
+    """The real kubectl alone on PATH, with a kubeconfig (returned) whose API server refuses
+    connections (https://127.0.0.1:1); `user`: with a token user, else with no credentials. HOME
+    is `tmp_path`, so kubectl's discovery cache stays there. Skips when no kubectl is installed."""
+    if REAL_KUBECTL is None:
+        pytest.skip("no kubectl installed")
+    bin_dir = tmp_path / "real-bin"
+    bin_dir.mkdir()
+    (bin_dir / "kubectl").symlink_to(REAL_KUBECTL)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    user_entry = "  user: {token: not-a-real-token}\n" if user else "  user: {}\n"
+    kubeconfig = tmp_path / "refusing-kubeconfig.yaml"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\n"
+        "clusters:\n- name: refusing\n  cluster:\n    server: https://127.0.0.1:1\n"
+        "users:\n- name: u\n"
+        + user_entry
+        + "contexts:\n- name: refusing\n  context: {cluster: refusing, user: u}\n"
+        "current-context: refusing\n"
+    )
+    return kubeconfig

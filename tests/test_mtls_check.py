@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import put_on_path
+from harness import put_on_path, put_real_kubectl_on_path
 
 from checks.mtls import main
+from checks.mtls_tools import CallResult
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "mtls"
@@ -256,11 +257,27 @@ def test_failing_scrape_tool_is_not_verified(cluster: FakeCluster) -> None:
     assert "exited 1" in problems(result) and "connection reset by peer" in problems(result)
 
 
-def test_failing_kubectl_is_not_verified(cluster: FakeCluster) -> None:
-    result = cluster.fail("kubectl-error").run()
+def _listing_fails_after_the_first_round(cluster: FakeCluster) -> Result:
+    # Round 1 lists the pods and sees no traffic; every later listing fails.
+    cluster.use(scenario="no-traffic").fail("kubectl-error-after-first")
+    result = cluster.run(timeout="2")
+    assert result.report["attempts"] > 1
+    return result
+
+
+def test_a_pod_listing_that_fails_after_the_first_round_is_a_failed_round(
+    cluster: FakeCluster,
+) -> None:
+    result = _listing_fails_after_the_first_round(cluster)
     assert result.rc == 1
     assert "listing pods failed" in problems(result)
-    assert cluster.scrapes() == []
+    assert "doesn't have a resource type" in problems(result)
+
+
+def test_a_failed_pod_listing_never_says_the_pods_do_not_exist(cluster: FakeCluster) -> None:
+    result = _listing_fails_after_the_first_round(cluster)
+    assert "does not exist" not in problems(result)
+    assert result.report["pods"] == {}
 
 
 def test_unreadable_pod_json_is_not_verified(cluster: FakeCluster) -> None:
@@ -318,8 +335,54 @@ def test_linkerd_missing_from_path_exits_2_and_suggests_the_kubectl_source(
 def test_unreachable_cluster_on_the_first_call_exits_2(cluster: FakeCluster) -> None:
     result = cluster.fail("kubectl-unreachable").run(timeout="5")
     assert result.rc == 2
-    assert "cannot reach the cluster" in problems(result) and "--context" in problems(result)
+    assert "--context" in problems(result)
     assert len(cluster.calls("kubectl")) == 1  # no retry loop against a dead API server
+
+
+def test_cannot_run_gives_kubectls_own_message_without_its_log_lines(
+    cluster: FakeCluster,
+) -> None:
+    reason = problems(cluster.fail("kubectl-unreachable").run(timeout="5"))
+    assert "The connection to the server 127.0.0.1:1 was refused" in reason
+    assert "memcache.go" not in reason
+
+
+@pytest.mark.parametrize("fault", ["kubectl-no-credentials", "kubectl-error"])
+def test_a_first_kubectl_call_that_fails_with_any_message_cannot_run(
+    cluster: FakeCluster, fault: str
+) -> None:
+    result = cluster.fail(fault).run(timeout="5")
+    assert result.rc == 2
+    assert result.report["status"] == "cannot-run"
+    assert "does not exist" not in problems(result)
+    assert len(cluster.calls("kubectl")) == 1
+
+
+@pytest.mark.parametrize("user", [True, False], ids=["refused", "no-credentials"])
+def test_the_real_kubectl_against_an_unreachable_api_server_cannot_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user: bool
+) -> None:
+    kubeconfig = put_real_kubectl_on_path(tmp_path, monkeypatch, user=user)
+    out = io.StringIO()
+    argv = FakeCluster.argv("--metrics-source", "kubectl", "--kubeconfig", str(kubeconfig))
+    rc = main(argv, stdout=out, stderr=io.StringIO())
+    report = json.loads(out.getvalue())
+    assert rc == 2, report["reasons"]
+    assert report["status"] == "cannot-run"
+    expected = "was refused" if user else "error: EOF"
+    assert expected in report["reasons"][0]
+
+
+def test_kubectl_prompting_for_a_username_is_explained(cluster: FakeCluster) -> None:
+    reason = problems(cluster.fail("kubectl-no-credentials").run(timeout="5"))
+    assert "error: EOF" in reason
+    assert "no credentials" in reason
+
+
+def test_a_hung_first_call_cannot_run(cluster: FakeCluster) -> None:
+    result = cluster.fail("kubectl-hang").run("--call-timeout", "0.5", timeout="5")
+    assert result.rc == 2
+    assert "timed out after 0.5s" in problems(result)
 
 
 # --- how the tools are called -------------------------------------------------------------------
@@ -356,6 +419,19 @@ def test_context_and_kubeconfig_are_passed_to_both_tools(cluster: FakeCluster) -
         argv = call["argv"]
         assert argv[argv.index("--context") + 1] == "kind-mesh", argv
         assert argv[argv.index("--kubeconfig") + 1] == "/tmp/kc.yaml", argv
+
+
+def test_a_failed_calls_description_never_shows_the_kubeconfig() -> None:
+    argv = ("kubectl", "--kubeconfig", "/run/kc-secret", "--context", "c", "get", "pods")
+    described = CallResult(argv, 1, "", "error: EOF\n").describe()
+    assert "/run/kc-secret" not in described
+    assert described.startswith("kubectl --kubeconfig <redacted> get pods exited 1")
+
+
+def test_a_failed_calls_description_never_shows_credential_flag_values() -> None:
+    argv = ("kubectl", "--token=s3cr3t", "--kubeconfig=/run/kc", "get", "pods")
+    described = CallResult(argv, None, "", "", "timed out after 1s").describe()
+    assert "s3cr3t" not in described and "/run/kc" not in described
 
 
 def test_pods_are_scraped_concurrently(cluster: FakeCluster) -> None:
@@ -404,5 +480,5 @@ def test_cli_exits_2_with_advice_when_the_cluster_is_unreachable(cluster: FakeCl
     proc = _cli(cluster)
     assert proc.returncode == 2
     assert json.loads(proc.stdout)["verified"] is False
-    assert "cannot reach the cluster" in proc.stderr
+    assert "the first kubectl call failed" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import put_on_path
+from harness import put_on_path, put_real_kubectl_on_path
 from test_mtls_check import Result
 
 from checks.rollout import GATE_CLUSTER, GATE_EVICTION, GATE_POD_BACK, main
@@ -313,7 +313,42 @@ def test_unreachable_cluster_exits_2(cluster: FakeCluster) -> None:
     cluster.load(cluster_state(unreachable=True))
     result = cluster.run()
     assert result.rc == 2
-    assert "cannot reach the cluster" in result.report["reason"]
+    assert "The connection to the server 127.0.0.1:1 was refused" in result.report["reason"]
+    assert "memcache.go" not in result.report["reason"]
+
+
+def test_a_first_call_that_fails_with_any_message_cannot_run(cluster: FakeCluster) -> None:
+    cluster.load(cluster_state(noCredentials=True))
+    result = cluster.run()
+    assert result.rc == 2
+    assert result.report["status"] == "cannot-run"
+    assert "error: EOF" in result.report["reason"]
+    assert "internal error" not in result.report["reason"]
+
+
+@pytest.mark.parametrize("user", [True, False], ids=["refused", "no-credentials"])
+def test_the_real_kubectl_against_an_unreachable_api_server_cannot_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user: bool
+) -> None:
+    kubeconfig = put_real_kubectl_on_path(tmp_path, monkeypatch, user=user)
+    out = io.StringIO()
+    argv = ["--namespace", "ignite", "--statefulset", "ignite", "--replicas", "3"]
+    rc = main([*argv, "--kubeconfig", str(kubeconfig)], stdout=out, stderr=io.StringIO())
+    report = json.loads(out.getvalue())
+    assert rc == 2, report["reason"]
+    assert report["status"] == "cannot-run"
+    assert ("was refused" if user else "error: EOF") in report["reason"]
+
+
+def test_a_kubectl_call_outside_a_gate_that_fails_cannot_run(cluster: FakeCluster) -> None:
+    cluster.load(cluster_state(podsListingFails=True))
+    result = cluster.run()
+    assert result.rc == 2
+    assert result.report["status"] == "cannot-run"
+    assert "listing pods failed" in result.report["reason"]
+    assert "error: EOF" in result.report["reason"]
+    assert result.report["updateRevision"] == NEW
+    assert cluster.evicted() == []
 
 
 # --- control.sh output --------------------------------------------------------------------------
