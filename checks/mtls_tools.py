@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from checks.mtls_report import (
@@ -181,7 +183,9 @@ class Tools:
         return [self.linkerd, *self._global_flags(), *args]
 
     def require(self, source: MetricsSource) -> None:
-        """Fail fast, before any round, when a needed executable is not installed."""
+        """Fail fast, before any round, when a needed executable is not installed or the
+        kubeconfig file is missing."""
+        self.require_kubeconfig()
         if shutil.which(self.kubectl) is None:
             raise CannotRun(
                 f"kubectl not found on PATH ({self.kubectl!r}). Install kubectl and make sure it "
@@ -194,6 +198,23 @@ class Tools:
                 "(https://linkerd.io/2/"
                 "getting-started/) or re-run with --metrics-source kubectl."
             )
+
+
+    def require_kubeconfig(self) -> None:
+        """An explicit --kubeconfig must be a readable file (kubectl would only say `error: stat
+        PATH: no such file or directory`)."""
+        if not self.kubeconfig:
+            return
+        path = Path(self.kubeconfig).expanduser()
+        if not path.is_file():
+            problem = "is a directory" if path.is_dir() else "no such file"
+            raise CannotRun(
+                f"--kubeconfig {self.kubeconfig}: {problem}. Pass the path of a kubeconfig file "
+                "(kubectl config view shows the one in use), or leave --kubeconfig out to use "
+                "$KUBECONFIG or ~/.kube/config, then re-run."
+            )
+        if not os.access(path, os.R_OK):
+            raise CannotRun(f"--kubeconfig {self.kubeconfig}: not readable by this user.")
 
 
 # --- pods --------------------------------------------------------------------------------
@@ -339,22 +360,39 @@ def scrape_all(
 
 
 def non_negative_seconds(text: str) -> float:
-    """An argparse type: a number of seconds, 0 or more."""
+    """An argparse type: a finite number of seconds, 0 or more (`nan` compares false with every
+    deadline and `inf` never ends: a wait that would never stop)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number of seconds: {text!r}")
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative: {text}")
     return value
+
+
+def flag_value(text: str) -> str:
+    """An argparse type for --context/--kubeconfig: a value that starts with '-' is a flag given
+    where the value belongs (`--context=--kubeconfig`), never passed on to kubectl."""
+    if text.startswith("-"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} starts with '-': give the context name or kubeconfig path itself"
+        )
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
 
 
 def add_cluster_arguments(
     parser: argparse.ArgumentParser, *, passed_to: str, call_timeout: float, why: str = ""
 ) -> None:
     """--context, --kubeconfig and --call-timeout, as every command line of checks/ takes them."""
-    parser.add_argument("--context", help=f"kube context, passed to {passed_to}")
-    parser.add_argument("--kubeconfig", help=f"kubeconfig path, passed to {passed_to}")
+    parser.add_argument("--context", type=flag_value, help=f"kube context, passed to {passed_to}")
+    parser.add_argument(
+        "--kubeconfig", type=flag_value, help=f"kubeconfig path, passed to {passed_to}"
+    )
     parser.add_argument(
         "--call-timeout",
         type=non_negative_seconds,

@@ -385,6 +385,22 @@ def test_a_hung_first_call_cannot_run(cluster: FakeCluster) -> None:
     assert "timed out after 0.5s" in problems(result)
 
 
+def test_a_missing_kubeconfig_file_cannot_run(cluster: FakeCluster, tmp_path: Path) -> None:
+    result = cluster.run("--kubeconfig", str(tmp_path / "no-such-kubeconfig"))
+    assert result.rc == 2
+    assert "--kubeconfig" in problems(result) and "no such file" in problems(result)
+    assert cluster.calls() == []
+
+
+def test_a_timeout_that_is_not_a_finite_number_is_a_usage_error(
+    cluster: FakeCluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cluster.run("--timeout", "nan")
+    assert exit_info.value.code == 2
+    assert "finite" in capsys.readouterr().err
+
+
 # --- how the tools are called -------------------------------------------------------------------
 
 
@@ -411,14 +427,18 @@ def test_linkerd_source_scrapes_with_diagnostics_proxy_metrics(cluster: FakeClus
     ]
 
 
-def test_context_and_kubeconfig_are_passed_to_both_tools(cluster: FakeCluster) -> None:
-    cluster.run("--context", "kind-mesh", "--kubeconfig", "/tmp/kc.yaml")
+def test_context_and_kubeconfig_are_passed_to_both_tools(
+    cluster: FakeCluster, tmp_path: Path
+) -> None:
+    kubeconfig = tmp_path / "kc.yaml"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+    cluster.run("--context", "kind-mesh", "--kubeconfig", str(kubeconfig))
     calls = cluster.calls()
     assert {c["tool"] for c in calls} == {"kubectl", "linkerd"}
     for call in calls:
         argv = call["argv"]
         assert argv[argv.index("--context") + 1] == "kind-mesh", argv
-        assert argv[argv.index("--kubeconfig") + 1] == "/tmp/kc.yaml", argv
+        assert argv[argv.index("--kubeconfig") + 1] == str(kubeconfig), argv
 
 
 def test_a_failed_calls_description_never_shows_the_kubeconfig() -> None:

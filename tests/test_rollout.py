@@ -163,8 +163,12 @@ def test_report_says_how_long_each_wait_took(cluster: FakeCluster) -> None:
     assert all(isinstance(w["seconds"], float) and w["passed"] for w in step["waits"])
 
 
-def test_every_call_names_the_namespace_and_the_context(cluster: FakeCluster) -> None:
-    cluster.run("--context", "kind-cachemesh", "--kubeconfig", "/tmp/kc")
+def test_every_call_names_the_namespace_and_the_context(
+    cluster: FakeCluster, tmp_path: Path
+) -> None:
+    kubeconfig = tmp_path / "kc"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+    cluster.run("--context", "kind-cachemesh", "--kubeconfig", str(kubeconfig))
     calls = [c["argv"] for c in cluster.state["log"]]
     assert calls
     for argv in calls:
@@ -349,6 +353,40 @@ def test_a_kubectl_call_outside_a_gate_that_fails_cannot_run(cluster: FakeCluste
     assert "error: EOF" in result.report["reason"]
     assert result.report["updateRevision"] == NEW
     assert cluster.evicted() == []
+
+
+def _usage_error(capsys: pytest.CaptureFixture[str], *extra: str) -> str:
+    argv = ["--namespace", "ignite", "--statefulset", "ignite", "--replicas", "3", *extra]
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv, stdout=io.StringIO(), stderr=io.StringIO())
+    assert exit_info.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--timeout", "--interval", "--call-timeout"])
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_a_number_of_seconds_that_is_not_finite_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], flag: str, value: str
+) -> None:
+    error = _usage_error(capsys, f"{flag}={value}")
+    assert f"argument {flag}" in error and "finite" in error
+
+
+@pytest.mark.parametrize("flag", ["--context", "--kubeconfig"])
+def test_a_context_or_kubeconfig_starting_with_a_dash_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], flag: str
+) -> None:
+    error = _usage_error(capsys, f"{flag}=-x")
+    assert f"argument {flag}" in error and "starts with '-'" in error
+
+
+def test_a_missing_kubeconfig_file_cannot_run(cluster: FakeCluster, tmp_path: Path) -> None:
+    result = cluster.run("--kubeconfig", str(tmp_path / "no-such-kubeconfig"))
+    assert result.rc == 2
+    assert result.report["status"] == "cannot-run"
+    assert "--kubeconfig" in result.report["reason"]
+    assert "no such file" in result.report["reason"]
+    assert cluster.state["log"] == []
 
 
 # --- control.sh output --------------------------------------------------------------------------
