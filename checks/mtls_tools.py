@@ -199,7 +199,6 @@ class Tools:
                 "getting-started/) or re-run with --metrics-source kubectl."
             )
 
-
     def require_kubeconfig(self) -> None:
         """An explicit --kubeconfig must be a readable file (kubectl would only say `error: stat
         PATH: no such file or directory`)."""
