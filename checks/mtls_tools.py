@@ -14,7 +14,6 @@ import math
 import os
 import re
 import shutil
-import signal
 import subprocess
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from checks import interrupt
 from checks.mtls_report import (
     PROXY_CONTAINER,
     TRUST_ROOT_ANNOTATION,
@@ -123,8 +123,10 @@ class CallResult:
 
 
 def run_tool(argv: Sequence[str], timeout: float) -> CallResult:
-    """Run one tool call; never raises. The whole process group is killed on timeout because
-    `linkerd diagnostics` spawns a port-forward that would otherwise hold the pipes open."""
+    """Run one tool call; never raises but `Interrupted`. The whole process group is killed on
+    timeout because `linkerd diagnostics` spawns a port-forward that would otherwise hold the
+    pipes open; and on any exception (a signal, checks/interrupt.py), so no call outlives the
+    check."""
     args = tuple(argv)
     try:
         proc = subprocess.Popen(
@@ -142,18 +144,19 @@ def run_tool(argv: Sequence[str], timeout: float) -> CallResult:
         )
     except OSError as exc:
         return CallResult(args, None, "", "", f"{args[0]}: cannot start: {exc}")
+    interrupt.started(proc)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        try:
-            if hasattr(os, "killpg"):
-                os.killpg(proc.pid, signal.SIGKILL)
-            else:  # pragma: no cover - Windows
-                proc.kill()
-        except ProcessLookupError:
-            pass
+        interrupt.kill_group(proc)
         out, err = proc.communicate()
         return CallResult(args, None, out, err, f"timed out after {timeout:g}s")
+    except BaseException:
+        interrupt.kill_group(proc)
+        proc.wait()
+        raise
+    finally:
+        interrupt.finished(proc)
     return CallResult(args, proc.returncode, out, err)
 
 
@@ -354,8 +357,13 @@ def scrape_all(
     if not names:
         return {}
     with ThreadPoolExecutor(max_workers=max(1, min(max_parallel, len(names)))) as pool:
-        results = pool.map(lambda name: scrape(tools, exp, source, name), names)
-        return dict(zip(names, results, strict=True))
+        try:
+            results = pool.map(lambda name: scrape(tools, exp, source, name), names)
+            return dict(zip(names, results, strict=True))
+        except BaseException:
+            # Interrupted: the running scrapes were killed; start none of the queued ones.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def non_negative_seconds(text: str) -> float:

@@ -17,7 +17,9 @@ The same gate runs once more after the last pod. Any wait that does not pass wit
 stops the rollout; the pods it did not reach stay on the old revision.
 
 Prints one JSON report (top-level `completed`) and exits 0 when completed, 1 when stopped, 2 when
-it cannot run at all (no kubectl, cluster unreachable, no such StatefulSet). Progress goes to
+it cannot run at all (no kubectl, a kubectl call that fails outside a gate, no such StatefulSet),
+3 when a SIGTERM or SIGINT stopped it (`"status": "interrupted"`, with what was done so far; the
+running kubectl call is killed with its process group: checks/interrupt.py). Progress goes to
 stderr.
 """
 
@@ -35,6 +37,7 @@ from typing import Literal, TextIO
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from checks.interrupt import Interrupted, interruptible
 from checks.mtls_tools import (
     CannotRun,
     add_cluster_arguments,
@@ -54,6 +57,7 @@ from checks.rollout_tools import (
 EXIT_COMPLETED = 0
 EXIT_STOPPED = 1
 EXIT_CANNOT_RUN = 2
+EXIT_INTERRUPTED = 3
 DEFAULT_CONTAINER = "ignite-node"
 
 # Gate names, as the report and the README give them.
@@ -63,7 +67,7 @@ GATE_EVICTION = "eviction-allowed"
 GATE_POD_BACK = "pod-ready-on-update-revision"
 
 Action = Literal["already-updated", "restarted", "not-reached", "stopped"]
-Status = Literal["completed", "stopped", "cannot-run"]
+Status = Literal["completed", "stopped", "cannot-run", "interrupted"]
 
 
 class _Model(BaseModel):
@@ -348,7 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m checks.rollout",
         description="Restart a cache StatefulSet's pods one at a time, each only when the "
         "cluster is whole and rebalanced.",
-        epilog="Exit codes: 0 completed, 1 stopped (a gate did not pass), 2 cannot run.",
+        epilog="Exit codes: 0 completed, 1 stopped (a gate did not pass), 2 cannot run, 3 "
+        "interrupted (SIGTERM/SIGINT).",
     )
     parser.add_argument("--namespace", required=True)
     parser.add_argument("--statefulset", required=True)
@@ -397,8 +402,19 @@ def main(
     start = time.monotonic()
     rollout = Rollout(plan, Kubectl(tools, plan.namespace), log=log)
     try:
-        tools.require("kubectl")
-        report = rollout.run(started_at)
+        with interruptible():
+            tools.require("kubectl")
+            report = rollout.run(started_at)
+    except Interrupted as exc:
+        reason = (
+            f"interrupted by {exc.signal}: the rollout stopped where it was (the running kubectl "
+            "call was killed). A pod whose eviction was under way may be restarting. Run it "
+            "again: it skips the pods already on the update revision and waits for the gates."
+        )
+        log(reason)
+        report = _unfinished(plan, "interrupted", reason, started_at, start, rollout.report)
+        print(report.to_json(), file=out)
+        return EXIT_INTERRUPTED
     except (CannotRun, ToolError) as exc:
         # A kubectl call outside a gate failed (a gate's polls are retried until its timeout):
         # kubectl's own message, and what was done before it.
@@ -452,6 +468,7 @@ def _unfinished(
 __all__ = [
     "EXIT_CANNOT_RUN",
     "EXIT_COMPLETED",
+    "EXIT_INTERRUPTED",
     "EXIT_STOPPED",
     "Plan",
     "Rollout",

@@ -16,7 +16,9 @@ import logging
 import os
 import runpy
 import shutil
+import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -437,3 +439,56 @@ def put_real_kubectl_on_path(
         "current-context: refusing\n"
     )
     return kubeconfig
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` still runs (a zombie, waiting to be reaped, does not)."""
+    stat = Path(f"/proc/{pid}/stat")
+    if Path("/proc/self/stat").exists():
+        try:
+            # The state follows the parenthesised command name: `pid (comm) S ...`.
+            return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@dataclass
+class InterruptedRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    hung_pids: list[int]
+
+
+def interrupt_cli(
+    module: str, argv: list[str], pidfile: Path, signum: int, env: Mapping[str, str]
+) -> InterruptedRun:
+    """Run `python -m module argv` as a user would, wait until a stand-in tool call hangs (it
+    writes its pid to `pidfile`), send the check `signum`, and return what the check did."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", module, *argv],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **env, "PYTHONPATH": str(PROJECT_ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (pidfile.exists() and pidfile.read_text().strip()):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no tool call hung"
+            time.sleep(0.05)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    pids = [int(line) for line in pidfile.read_text().split()]
+    return InterruptedRun(proc.returncode, out, err, pids)

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -17,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import put_on_path, put_real_kubectl_on_path
+from harness import (
+    InterruptedRun,
+    interrupt_cli,
+    process_alive,
+    put_on_path,
+    put_real_kubectl_on_path,
+)
 
 from checks.mtls import main
 from checks.mtls_tools import CallResult
@@ -295,7 +302,8 @@ def test_hung_scrape_is_cut_off_by_the_per_call_timeout(cluster: FakeCluster) ->
 def test_not_verified_by_the_timeout_reports_the_last_of_several_attempts(
     cluster: FakeCluster,
 ) -> None:
-    result = cluster.use(scenario="no-traffic").run(timeout="0.5", interval="0.1")
+    # Long enough for several rounds on a loaded machine (each round starts stand-in processes).
+    result = cluster.use(scenario="no-traffic").run(timeout="3", interval="0.1")
     assert result.rc == 1
     assert result.report["attempts"] > 1
     assert len(cluster.calls("kubectl")) == result.report["attempts"]
@@ -399,6 +407,31 @@ def test_a_timeout_that_is_not_a_finite_number_is_a_usage_error(
         cluster.run("--timeout", "nan")
     assert exit_info.value.code == 2
     assert "finite" in capsys.readouterr().err
+
+
+def _interrupt(cluster: FakeCluster, tmp_path: Path, signum: int) -> InterruptedRun:
+    pidfile = tmp_path / "hung-scrape.pid"
+    cluster.fail("scrape-hang:ignite-0").set("FAKE_MTLS_HANG_PIDFILE", str(pidfile))
+    argv = FakeCluster.argv(timeout="30", interval="0.1")
+    argv[argv.index("--call-timeout") + 1] = "60"
+    return interrupt_cli("checks.mtls", argv, pidfile, signum, cluster.env)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_prints_an_interrupted_report_with_its_own_exit_code(
+    cluster: FakeCluster, tmp_path: Path, signum: int
+) -> None:
+    result = _interrupt(cluster, tmp_path, signum)
+    assert result.returncode == 3, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["status"], report["verified"]) == ("interrupted", False)
+    assert signal.Signals(signum).name in report["reasons"][0]
+
+
+def test_a_signal_leaves_no_scrape_running(cluster: FakeCluster, tmp_path: Path) -> None:
+    result = _interrupt(cluster, tmp_path, signal.SIGTERM)
+    assert result.hung_pids
+    assert not [pid for pid in result.hung_pids if process_alive(pid)]
 
 
 # --- how the tools are called -------------------------------------------------------------------

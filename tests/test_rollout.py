@@ -6,12 +6,19 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import put_on_path, put_real_kubectl_on_path
+from harness import (
+    InterruptedRun,
+    interrupt_cli,
+    process_alive,
+    put_on_path,
+    put_real_kubectl_on_path,
+)
 from test_mtls_check import Result
 
 from checks.rollout import GATE_CLUSTER, GATE_EVICTION, GATE_POD_BACK, main
@@ -387,6 +394,38 @@ def test_a_missing_kubeconfig_file_cannot_run(cluster: FakeCluster, tmp_path: Pa
     assert "--kubeconfig" in result.report["reason"]
     assert "no such file" in result.report["reason"]
     assert cluster.state["log"] == []
+
+
+# --- interrupted ---------------------------------------------------------------------------------
+
+
+def _interrupt(cluster: FakeCluster, tmp_path: Path, signum: int) -> InterruptedRun:
+    pidfile = tmp_path / "hung-kubectl.pid"
+    cluster.load(cluster_state(hangPidFile=str(pidfile)))
+    argv = ["--namespace", "ignite", "--statefulset", "ignite", "--replicas", "3"]
+    # The stand-in's PATH and state file are in os.environ already (the cluster fixture).
+    return interrupt_cli("checks.rollout", argv, pidfile, signum, {})
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_prints_an_interrupted_report_with_its_own_exit_code(
+    cluster: FakeCluster, tmp_path: Path, signum: int
+) -> None:
+    result = _interrupt(cluster, tmp_path, signum)
+    assert result.returncode == 3, result.stderr
+    report = json.loads(result.stdout)
+    assert report["status"] == "interrupted" and report["completed"] is False
+    assert signal.Signals(signum).name in report["reason"]
+    assert report["updateRevision"] == NEW  # what the run had read before
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_leaves_no_kubectl_call_running(
+    cluster: FakeCluster, tmp_path: Path, signum: int
+) -> None:
+    result = _interrupt(cluster, tmp_path, signum)
+    assert result.hung_pids
+    assert not [pid for pid in result.hung_pids if process_alive(pid)]
 
 
 # --- control.sh output --------------------------------------------------------------------------
