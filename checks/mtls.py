@@ -51,11 +51,11 @@ from checks.mtls_tools import (
     MetricsSource,
     Tools,
     add_cluster_arguments,
+    cluster_tools,
     get_pods,
     non_negative_seconds,
     parse_pods,
     scrape_all,
-    tools_from_arguments,
 )
 
 __all__ = [
@@ -375,14 +375,13 @@ def main(
             )
         )
     prometheus = prometheus_endpoint(parser, args)
-    tools = tools_from_arguments(args, 30.0)
 
     def log(msg: str) -> None:
         print(f"checks.mtls: {msg}", file=err, flush=True)
 
     start = time.monotonic()
     try:
-        with interruptible():
+        with interruptible(), cluster_tools(args, 30.0) as tools:
             report = run_check(
                 exp,
                 tools,

@@ -16,13 +16,14 @@ import re
 import shutil
 import subprocess
 import urllib.parse
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from checks import interrupt
+from checks import interrupt, kubeconfig
 from checks.mtls_report import (
     PROXY_CONTAINER,
     TRUST_ROOT_ANNOTATION,
@@ -408,10 +409,25 @@ def add_cluster_arguments(
     )
 
 
-def tools_from_arguments(args: argparse.Namespace, default_timeout: float) -> Tools:
-    """The Tools for what add_cluster_arguments parsed (--call-timeout 0 means the default)."""
-    return Tools(
-        context=args.context,
-        kubeconfig=args.kubeconfig,
-        call_timeout=args.call_timeout or default_timeout,
-    )
+@contextmanager
+def cluster_tools(args: argparse.Namespace, default_timeout: float) -> Iterator[Tools]:
+    """The Tools for what add_cluster_arguments parsed (--call-timeout 0 means the default), for
+    the duration of the block. Without --kubeconfig, CACHEMESH_KUBECONFIG (how the Pulumi
+    program passes `kubernetes:kubeconfig`, a path or the contents) is handed to kubectl as a
+    file only this user can read (checks/kubeconfig.py)."""
+    value = None if args.kubeconfig else kubeconfig.from_environment()
+    try:
+        if value:
+            kubeconfig.kubeconfig_path(value, Path.cwd())
+    except kubeconfig.KubeconfigError as exc:
+        raise CannotRun(
+            f"{kubeconfig.ENVIRONMENT} (the stack's kubernetes:kubeconfig) {exc}. Set it to the "
+            "path of a kubeconfig file or to its contents: pulumi config set --secret "
+            "kubernetes:kubeconfig < kubeconfig.yaml"
+        ) from None
+    with kubeconfig.kubeconfig_file(value) as path:
+        yield Tools(
+            context=args.context,
+            kubeconfig=args.kubeconfig or path,
+            call_timeout=args.call_timeout or default_timeout,
+        )

@@ -41,8 +41,8 @@ from checks.interrupt import Interrupted, interruptible
 from checks.mtls_tools import (
     CannotRun,
     add_cluster_arguments,
+    cluster_tools,
     non_negative_seconds,
-    tools_from_arguments,
 )
 from checks.rollout_tools import (
     REBALANCED,
@@ -393,17 +393,17 @@ def main(
         timeout=args.timeout,
         interval=args.interval,
     )
-    tools = tools_from_arguments(args, 120.0)
 
     def log(msg: str) -> None:
         print(f"checks.rollout: {msg}", file=err, flush=True)
 
     started_at = datetime.now(UTC)
     start = time.monotonic()
-    rollout = Rollout(plan, Kubectl(tools, plan.namespace), log=log)
+    rollout: Rollout | None = None
     try:
-        with interruptible():
+        with interruptible(), cluster_tools(args, 120.0) as tools:
             tools.require("kubectl")
+            rollout = Rollout(plan, Kubectl(tools, plan.namespace), log=log)
             report = rollout.run(started_at)
     except Interrupted as exc:
         reason = (
@@ -412,14 +412,16 @@ def main(
             "again: it skips the pods already on the update revision and waits for the gates."
         )
         log(reason)
-        report = _unfinished(plan, "interrupted", reason, started_at, start, rollout.report)
+        so_far = rollout.report if rollout else None
+        report = _unfinished(plan, "interrupted", reason, started_at, start, so_far)
         print(report.to_json(), file=out)
         return EXIT_INTERRUPTED
     except (CannotRun, ToolError) as exc:
         # A kubectl call outside a gate failed (a gate's polls are retried until its timeout):
         # kubectl's own message, and what was done before it.
         log(f"cannot run: {exc}")
-        report = _unfinished(plan, "cannot-run", str(exc), started_at, start, rollout.report)
+        so_far = rollout.report if rollout else None
+        report = _unfinished(plan, "cannot-run", str(exc), started_at, start, so_far)
         print(report.to_json(), file=out)
         return EXIT_CANNOT_RUN
     except Exception as exc:  # last resort: the promise is a report, never a traceback

@@ -35,8 +35,8 @@ from checks.mtls_tools import (
     CannotRun,
     Tools,
     add_cluster_arguments,
+    cluster_tools,
     run_tool,
-    tools_from_arguments,
 )
 
 TRUST_ROOTS_CONFIGMAP = "linkerd-identity-trust-roots"
@@ -227,11 +227,11 @@ def main(
 ) -> int:
     out, err = stdout or sys.stdout, stderr or sys.stderr
     args = build_parser().parse_args(argv)
-    tools = tools_from_arguments(args, 60.0)
     try:
-        tools.require_kubeconfig()
-        sha = args.trust_roots_sha256 or current_sha256(tools, args.linkerd_namespace)
-        pods = listed_pods(_kubectl_json(tools, "get", "pods", "--all-namespaces"))
+        with cluster_tools(args, 60.0) as tools:
+            tools.require_kubeconfig()
+            sha = args.trust_roots_sha256 or current_sha256(tools, args.linkerd_namespace)
+            pods = listed_pods(_kubectl_json(tools, "get", "pods", "--all-namespaces"))
         meshed = sum(1 for p in pods if p.meshed)
         if not meshed:
             # The control plane's own pods are always meshed: a listing without one is not the

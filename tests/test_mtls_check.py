@@ -487,6 +487,17 @@ def test_a_failed_calls_description_never_shows_credential_flag_values() -> None
     assert "s3cr3t" not in described and "/run/kc" not in described
 
 
+def test_a_kubeconfig_from_the_pulumi_program_reaches_both_tools_as_a_private_file(
+    cluster: FakeCluster,
+) -> None:
+    cluster.set("CACHEMESH_KUBECONFIG", "apiVersion: v1\nkind: Config\n")
+    cluster.run()
+    files = {c["argv"][c["argv"].index("--kubeconfig") + 1] for c in cluster.calls()}
+    assert {c["tool"] for c in cluster.calls()} == {"kubectl", "linkerd"}
+    [path] = files
+    assert "cachemesh-kubeconfig-" in path and not Path(path).exists()
+
+
 def test_pods_are_scraped_concurrently(cluster: FakeCluster) -> None:
     cluster.use("pods-3.json", "verified-3").set("FAKE_MTLS_DELAY", "0.3")
     result = cluster.run(replicas=3)

@@ -26,6 +26,9 @@ from checks.rollout_tools import parse_metric_table
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "rollout"
 OLD, NEW = "ignite-5d8f7c9b6", "ignite-7b9c5d4f8"
+# The gate timeout of cases where one gate must pass before another fails: the passing gate takes
+# two polls (several stand-in processes), which needs more than 0.5 s on a loaded machine.
+SHORT = "2"
 
 
 def cluster_state(replicas: int = 3, updated: tuple[str, ...] = (), **overrides: Any) -> dict:
@@ -215,7 +218,7 @@ def test_resumed_rollout_restarts_only_the_pods_still_on_the_old_revision(
 
 def test_rebalance_that_never_finishes_stops_after_the_first_pod(cluster: FakeCluster) -> None:
     cluster.load(cluster_state(neverRebalance=True))
-    result = cluster.run(timeout="0.5")
+    result = cluster.run(timeout=SHORT)
     assert result.rc == 1
     assert cluster.evicted() == ["ignite-2"]
     assert cluster.revisions() == {"ignite-0": OLD, "ignite-1": OLD, "ignite-2": NEW}
@@ -223,7 +226,7 @@ def test_rebalance_that_never_finishes_stops_after_the_first_pod(cluster: FakeCl
 
 def test_rebalance_that_never_finishes_names_the_gate_that_failed(cluster: FakeCluster) -> None:
     cluster.load(cluster_state(neverRebalance=True))
-    report = cluster.run(timeout="0.5").report
+    report = cluster.run(timeout=SHORT).report
     assert report["completed"] is False
     assert report["failedGate"] == GATE_CLUSTER
     assert "cluster.Rebalanced is false" in report["reason"]
@@ -241,7 +244,7 @@ def _actions_from(report: dict) -> dict[str, str]:
 
 def test_pod_that_never_becomes_ready_stops_the_rollout(cluster: FakeCluster) -> None:
     cluster.load(cluster_state(neverReady=["ignite-2"]))
-    result = cluster.run(timeout="0.5")
+    result = cluster.run(timeout=SHORT)
     assert result.rc == 1
     assert cluster.evicted() == ["ignite-2"]
     assert result.report["failedGate"] == GATE_POD_BACK
@@ -279,7 +282,7 @@ def test_eviction_refused_by_the_disruption_budget_stops_without_a_restart(
     cluster: FakeCluster,
 ) -> None:
     cluster.load(cluster_state(pdbMaxUnavailable=0))
-    result = cluster.run(timeout="0.3")
+    result = cluster.run(timeout=SHORT)
     assert result.rc == 1
     assert cluster.evicted() == []
     assert result.report["failedGate"] == GATE_EVICTION
@@ -393,6 +396,64 @@ def test_a_missing_kubeconfig_file_cannot_run(cluster: FakeCluster, tmp_path: Pa
     assert result.report["status"] == "cannot-run"
     assert "--kubeconfig" in result.report["reason"]
     assert "no such file" in result.report["reason"]
+    assert cluster.state["log"] == []
+
+
+# --- a kubeconfig from the Pulumi program (CACHEMESH_KUBECONFIG) ---------------------------------
+
+KUBECONFIG_TEXT = "apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user: {token: tok-5ecret}\n"
+
+
+def test_kubeconfig_contents_reach_kubectl_as_a_file_only_its_user_reads(
+    cluster: FakeCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CACHEMESH_KUBECONFIG", KUBECONFIG_TEXT)
+    assert cluster.run().rc == 0
+    seen = {(c["kubeconfigMode"], c["kubeconfigText"]) for c in cluster.state["log"]}
+    assert seen == {("0o600", KUBECONFIG_TEXT)}
+
+
+def test_the_kubeconfig_file_written_from_contents_is_removed_afterwards(
+    cluster: FakeCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CACHEMESH_KUBECONFIG", KUBECONFIG_TEXT)
+    cluster.run()
+    argv = cluster.state["log"][0]["argv"]
+    written = Path(argv[argv.index("--kubeconfig") + 1])
+    assert not written.exists() and not written.parent.exists()
+
+
+def test_kubeconfig_contents_appear_in_no_message(
+    cluster: FakeCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CACHEMESH_KUBECONFIG", KUBECONFIG_TEXT)
+    cluster.load(cluster_state(podsListingFails=True))
+    result = cluster.run()
+    assert result.rc == 2
+    assert "tok-5ecret" not in json.dumps(result.report) + result.stderr
+    assert "cachemesh-kubeconfig-" not in json.dumps(result.report) + result.stderr
+
+
+def test_a_kubeconfig_path_is_handed_to_kubectl_as_it_is(
+    cluster: FakeCluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "kubeconfig.yaml"
+    path.write_text(KUBECONFIG_TEXT)
+    monkeypatch.setenv("CACHEMESH_KUBECONFIG", str(path))
+    cluster.run()
+    assert {c["argv"][c["argv"].index("--kubeconfig") + 1] for c in cluster.state["log"]} == {
+        str(path)
+    }
+
+
+def test_a_kubeconfig_path_that_names_no_file_cannot_run(
+    cluster: FakeCluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CACHEMESH_KUBECONFIG", str(tmp_path / "nowhere.yaml"))
+    result = cluster.run()
+    assert result.rc == 2
+    assert "CACHEMESH_KUBECONFIG (the stack's kubernetes:kubeconfig)" in result.report["reason"]
+    assert "names no existing file" in result.report["reason"]
     assert cluster.state["log"] == []
 
 
