@@ -96,7 +96,9 @@ def check_command(args: MtlsCheckArgs, trust_roots_sha256: str | None = None) ->
     return line if args.enforce else f"{line} || true"
 
 
-def command_environment(kubeconfig: pulumi.Input[str] | None) -> dict[str, pulumi.Input[str]]:
+def command_environment(
+    kubeconfig: pulumi.Input[str] | None,
+) -> dict[str, pulumi.Input[str]] | None:
     """The environment of a check's command: the kubeconfig (path or contents) as a secret in
     CACHEMESH_KUBECONFIG, which the checks hand to kubectl as a file of mode 0600
     (checks/kubeconfig.py). A secret input stays encrypted in the state; pulumi-command appends
@@ -104,9 +106,10 @@ def command_environment(kubeconfig: pulumi.Input[str] | None) -> dict[str, pulum
     command line and its output: pulumi/pulumi-command provider/pkg/provider/local/
     commandOutputs.go `run`, tag v1.2.1); and its outputs are secret only where an input of the
     same name is (pulumi/pulumi-go-provider infer/resource.go `ensureDefaultSecrets`, v1.3.0), so
-    `environment` stays secret and `stdout`, the report, stays readable."""
+    `environment` stays secret and `stdout`, the report, stays readable. None without a
+    kubeconfig: no `environment` input at all, as before, so such a stack sees no change."""
     if kubeconfig is None:
-        return {}
+        return None
     return {KUBECONFIG_ENVIRONMENT: pulumi.Output.secret(kubeconfig)}
 
 

@@ -130,8 +130,9 @@ def test_the_kubeconfig_reaches_the_rollout_as_a_secret_in_its_environment() -> 
     assert "environment.CACHEMESH_KUBECONFIG" in command.secret_inputs
 
 
-def test_no_kubeconfig_no_rollout_environment() -> None:
-    assert not _rollout(run_program()).get("environment")
+def test_without_a_kubeconfig_the_rollout_has_no_environment_input() -> None:
+    # As before the kubeconfig moved there: a stack without one sees no change.
+    assert "environment" not in _rollout(run_program())
 
 
 def test_linkerd_version_is_a_restart_annotation_of_meshed_caches() -> None:
