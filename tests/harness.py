@@ -11,11 +11,13 @@ before returning, so tests assert on the complete record.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
 import runpy
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -441,6 +443,27 @@ def put_real_kubectl_on_path(
     return kubeconfig
 
 
+# The last line the real kubectl (v1.32.4) prints against put_real_kubectl_on_path's server, by
+# `user` (README "Exit codes" of the mTLS check).
+REAL_KUBECTL_SAYS = {True: "was refused", False: "error: EOF"}
+
+
+def run_with_real_kubectl(
+    main: Callable[..., int],
+    argv: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    user: bool,
+) -> tuple[int, dict[str, Any]]:
+    """A check's `main(argv + --kubeconfig)` against the real kubectl and a server that refuses
+    connections (put_real_kubectl_on_path): its exit code and JSON report."""
+    kubeconfig = put_real_kubectl_on_path(tmp_path, monkeypatch, user=user)
+    out = io.StringIO()
+    rc = main([*argv, "--kubeconfig", str(kubeconfig)], stdout=out, stderr=io.StringIO())
+    return rc, json.loads(out.getvalue())
+
+
 def process_alive(pid: int) -> bool:
     """Whether process `pid` still runs (a zombie, waiting to be reaped, does not)."""
     stat = Path(f"/proc/{pid}/stat")
@@ -463,6 +486,22 @@ class InterruptedRun:
     stdout: str
     stderr: str
     hung_pids: list[int]
+
+    def report(self, signum: int, reason: str) -> dict[str, Any]:
+        """The JSON report, once asserted to be an "interrupted" one (exit 3) whose `reason`
+        field (a string or the first of a list) names the signal."""
+        assert self.returncode == 3, self.stderr
+        report: dict[str, Any] = json.loads(self.stdout)
+        assert report["status"] == "interrupted"
+        said = report[reason] if isinstance(report[reason], str) else report[reason][0]
+        assert signal.Signals(signum).name in said
+        return report
+
+    @property
+    def still_running(self) -> list[int]:
+        """The hung tool calls' pids that are still running (there were some)."""
+        assert self.hung_pids
+        return [pid for pid in self.hung_pids if process_alive(pid)]
 
 
 def interrupt_cli(

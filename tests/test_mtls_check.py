@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 from harness import (
+    REAL_KUBECTL_SAYS,
     InterruptedRun,
     interrupt_cli,
-    process_alive,
     put_on_path,
-    put_real_kubectl_on_path,
+    run_with_real_kubectl,
 )
 
 from checks.mtls import main
@@ -370,15 +370,10 @@ def test_a_first_kubectl_call_that_fails_with_any_message_cannot_run(
 def test_the_real_kubectl_against_an_unreachable_api_server_cannot_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user: bool
 ) -> None:
-    kubeconfig = put_real_kubectl_on_path(tmp_path, monkeypatch, user=user)
-    out = io.StringIO()
-    argv = FakeCluster.argv("--metrics-source", "kubectl", "--kubeconfig", str(kubeconfig))
-    rc = main(argv, stdout=out, stderr=io.StringIO())
-    report = json.loads(out.getvalue())
-    assert rc == 2, report["reasons"]
-    assert report["status"] == "cannot-run"
-    expected = "was refused" if user else "error: EOF"
-    assert expected in report["reasons"][0]
+    argv = FakeCluster.argv("--metrics-source", "kubectl")
+    rc, report = run_with_real_kubectl(main, argv, tmp_path, monkeypatch, user=user)
+    assert (rc, report["status"]) == (2, "cannot-run"), report["reasons"]
+    assert REAL_KUBECTL_SAYS[user] in report["reasons"][0]
 
 
 def test_kubectl_prompting_for_a_username_is_explained(cluster: FakeCluster) -> None:
@@ -421,17 +416,12 @@ def _interrupt(cluster: FakeCluster, tmp_path: Path, signum: int) -> Interrupted
 def test_a_signal_prints_an_interrupted_report_with_its_own_exit_code(
     cluster: FakeCluster, tmp_path: Path, signum: int
 ) -> None:
-    result = _interrupt(cluster, tmp_path, signum)
-    assert result.returncode == 3, result.stderr
-    report = json.loads(result.stdout)
-    assert (report["status"], report["verified"]) == ("interrupted", False)
-    assert signal.Signals(signum).name in report["reasons"][0]
+    report = _interrupt(cluster, tmp_path, signum).report(signum, "reasons")
+    assert report["verified"] is False
 
 
 def test_a_signal_leaves_no_scrape_running(cluster: FakeCluster, tmp_path: Path) -> None:
-    result = _interrupt(cluster, tmp_path, signal.SIGTERM)
-    assert result.hung_pids
-    assert not [pid for pid in result.hung_pids if process_alive(pid)]
+    assert _interrupt(cluster, tmp_path, signal.SIGTERM).still_running == []
 
 
 # --- how the tools are called -------------------------------------------------------------------

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 from harness import (
+    REAL_KUBECTL_SAYS,
     InterruptedRun,
     interrupt_cli,
-    process_alive,
     put_on_path,
-    put_real_kubectl_on_path,
+    run_with_real_kubectl,
 )
 from test_mtls_check import Result
 
@@ -344,14 +344,10 @@ def test_a_first_call_that_fails_with_any_message_cannot_run(cluster: FakeCluste
 def test_the_real_kubectl_against_an_unreachable_api_server_cannot_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user: bool
 ) -> None:
-    kubeconfig = put_real_kubectl_on_path(tmp_path, monkeypatch, user=user)
-    out = io.StringIO()
     argv = ["--namespace", "ignite", "--statefulset", "ignite", "--replicas", "3"]
-    rc = main([*argv, "--kubeconfig", str(kubeconfig)], stdout=out, stderr=io.StringIO())
-    report = json.loads(out.getvalue())
-    assert rc == 2, report["reason"]
-    assert report["status"] == "cannot-run"
-    assert ("was refused" if user else "error: EOF") in report["reason"]
+    rc, report = run_with_real_kubectl(main, argv, tmp_path, monkeypatch, user=user)
+    assert (rc, report["status"]) == (2, "cannot-run"), report["reason"]
+    assert REAL_KUBECTL_SAYS[user] in report["reason"]
 
 
 def test_a_kubectl_call_outside_a_gate_that_fails_cannot_run(cluster: FakeCluster) -> None:
@@ -472,11 +468,8 @@ def _interrupt(cluster: FakeCluster, tmp_path: Path, signum: int) -> Interrupted
 def test_a_signal_prints_an_interrupted_report_with_its_own_exit_code(
     cluster: FakeCluster, tmp_path: Path, signum: int
 ) -> None:
-    result = _interrupt(cluster, tmp_path, signum)
-    assert result.returncode == 3, result.stderr
-    report = json.loads(result.stdout)
-    assert report["status"] == "interrupted" and report["completed"] is False
-    assert signal.Signals(signum).name in report["reason"]
+    report = _interrupt(cluster, tmp_path, signum).report(signum, "reason")
+    assert report["completed"] is False
     assert report["updateRevision"] == NEW  # what the run had read before
 
 
@@ -484,9 +477,7 @@ def test_a_signal_prints_an_interrupted_report_with_its_own_exit_code(
 def test_a_signal_leaves_no_kubectl_call_running(
     cluster: FakeCluster, tmp_path: Path, signum: int
 ) -> None:
-    result = _interrupt(cluster, tmp_path, signum)
-    assert result.hung_pids
-    assert not [pid for pid in result.hung_pids if process_alive(pid)]
+    assert _interrupt(cluster, tmp_path, signum).still_running == []
 
 
 # --- control.sh output --------------------------------------------------------------------------
