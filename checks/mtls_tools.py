@@ -208,7 +208,7 @@ class Tools:
         PATH: no such file or directory`)."""
         if not self.kubeconfig:
             return
-        path = Path(self.kubeconfig).expanduser()
+        path = Path(self.kubeconfig)
         if not path.is_file():
             problem = "is a directory" if path.is_dir() else "no such file"
             raise CannotRun(
