@@ -456,12 +456,14 @@ def test_a_kubeconfig_path_that_names_no_file_cannot_run(
 # --- interrupted ---------------------------------------------------------------------------------
 
 
-def _interrupt(cluster: FakeCluster, tmp_path: Path, signum: int) -> InterruptedRun:
+def _interrupt(
+    cluster: FakeCluster, tmp_path: Path, signum: int, env: dict[str, str] | None = None
+) -> InterruptedRun:
     pidfile = tmp_path / "hung-kubectl.pid"
     cluster.load(cluster_state(hangPidFile=str(pidfile)))
     argv = ["--namespace", "ignite", "--statefulset", "ignite", "--replicas", "3"]
     # The stand-in's PATH and state file are in os.environ already (the cluster fixture).
-    return interrupt_cli("checks.rollout", argv, pidfile, signum, {})
+    return interrupt_cli("checks.rollout", argv, pidfile, signum, env or {})
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
@@ -478,6 +480,15 @@ def test_a_signal_leaves_no_kubectl_call_running(
     cluster: FakeCluster, tmp_path: Path, signum: int
 ) -> None:
     assert _interrupt(cluster, tmp_path, signum).still_running == []
+
+
+def test_a_signal_removes_the_kubeconfig_file_written_from_contents(
+    cluster: FakeCluster, tmp_path: Path
+) -> None:
+    _interrupt(cluster, tmp_path, signal.SIGTERM, {"CACHEMESH_KUBECONFIG": KUBECONFIG_TEXT})
+    argv = cluster.state["log"][0]["argv"]  # the calls before the hung one were logged
+    written = Path(argv[argv.index("--kubeconfig") + 1])
+    assert "cachemesh-kubeconfig-" in str(written) and not written.parent.exists()
 
 
 # --- control.sh output --------------------------------------------------------------------------
