@@ -51,6 +51,9 @@ _SECRET_FLAGS = frozenset(
 # Flags every call carries that say nothing about which call failed.
 _QUIET_FLAGS = frozenset({"--context", "--request-timeout"})
 _SHOWN_WORDS = 6
+# Credentials in a URL's userinfo (`https://user:password@host`): kubectl's klog lines quote the
+# kubeconfig's server URL as it is (kubectl v1.32.4, observed).
+_USERINFO = re.compile(r"(?<=://)[^/\s@\"']+@")
 
 
 class CannotRun(Exception):
@@ -106,7 +109,7 @@ class CallResult:
         nothing else is there), the tail of it."""
         lines = [line for line in self.stderr.splitlines() if line.strip()]
         own = [line for line in lines if not _KLOG_LINE.match(line)] or lines
-        text = "\n".join(own)[-_STDERR_TAIL:] or "(no stderr)"
+        text = _USERINFO.sub("<redacted>@", "\n".join(own))[-_STDERR_TAIL:] or "(no stderr)"
         if self.stdout.lstrip().startswith(_USERNAME_PROMPT):
             text += (
                 " (kubectl prompted for a username: the kubeconfig has no credentials for this "

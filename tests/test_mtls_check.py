@@ -488,6 +488,13 @@ def test_a_kubeconfig_from_the_pulumi_program_reaches_both_tools_as_a_private_fi
     assert "cachemesh-kubeconfig-" in path and not Path(path).exists()
 
 
+def test_credentials_in_a_url_kubectl_quotes_are_never_shown() -> None:
+    # kubectl's klog lines quote the kubeconfig's server URL as it is, userinfo included.
+    err = 'E1203 08:45:04.866787   29255 memcache.go:265] err="Get \\"https://u:pw-5ecret@h:1/api\\""\n'
+    described = CallResult(("kubectl", "get", "pods"), 1, "", err).describe()
+    assert "pw-5ecret" not in described and "https://<redacted>@h:1/api" in described
+
+
 def test_pods_are_scraped_concurrently(cluster: FakeCluster) -> None:
     cluster.use("pods-3.json", "verified-3").set("FAKE_MTLS_DELAY", "0.3")
     result = cluster.run(replicas=3)
