@@ -18,6 +18,7 @@ from components.mtls_check import MtlsCheck, MtlsCheckArgs, all_verified, not_ch
 from components.previous_deployment import previous_outputs
 from components.trust_anchors import cache_restart_annotations, check_rotation_step
 from settings import CacheSettings, SettingsError, check_no_replacement, load_settings
+from settings.cluster_access import load_cluster_access
 from settings.outputs import cache_output_keys
 
 try:
@@ -27,6 +28,8 @@ try:
     deployed = previous_outputs()
     check_rotation_step(settings.linkerd, deployed)
     check_no_replacement(settings.caches, deployed.get("caches"))
+    # kubernetes:context/kubeconfig for the checks the program runs; the kubeconfig as a secret.
+    cluster_access = load_cluster_access()
 except SettingsError as error:
     # A clean message naming each key, no traceback, and nothing registered.
     raise pulumi.RunError(str(error)) from None
@@ -122,7 +125,6 @@ pulumi.export(
     },
 )
 
-kubernetes_config = pulumi.Config("kubernetes")
 # The StatefulSets are OnDelete: each cache's pods are restarted by its rollout, one at a time and
 # only when the cluster is whole and rebalanced (README "Day 2").
 rollouts: dict[str, CacheRollout] = {
@@ -136,8 +138,8 @@ rollouts: dict[str, CacheRollout] = {
             timeout_seconds=cache.rollout.timeout_seconds,
             interval_seconds=cache.rollout.interval_seconds,
             pod_template_fingerprint=component.pod_template_fingerprint,
-            kube_context=kubernetes_config.get("context"),
-            kubeconfig=kubernetes_config.get("kubeconfig"),
+            kube_context=cluster_access.context,
+            kubeconfig=cluster_access.kubeconfig,
             restart_loses_data=cache.restart_loses_data,
         ),
         opts=pulumi.ResourceOptions(depends_on=[component, *mesh]),
@@ -171,8 +173,8 @@ for key, cache, component in caches:
                 authorization=cache.authorization.value,
                 servers=component.server_names,
                 trust_roots_sha256=control_plane.trust_roots_sha256 if control_plane else None,
-                kube_context=kubernetes_config.get("context"),
-                kubeconfig=kubernetes_config.get("kubeconfig"),
+                kube_context=cluster_access.context,
+                kubeconfig=cluster_access.kubeconfig,
                 prometheus_url=check.prometheus_url,
                 prometheus_service=check.prometheus_service,
                 prometheus_job=check.prometheus_job,

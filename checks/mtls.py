@@ -5,7 +5,9 @@
         --identity default.ignite.serviceaccount.identity.linkerd.cluster.local
 
 Prints one JSON report on stdout (top-level `verified`) and exits 0 when verified, 1 when not
-verified by the timeout, 2 when the check cannot run. Progress goes to stderr.
+verified by the timeout, 2 when the check cannot run, 3 when a SIGTERM or SIGINT stopped it
+(`"status": "interrupted"`; no kubectl or linkerd call outlives it: checks/interrupt.py). Progress
+goes to stderr.
 
 The work is split in two: `checks.mtls_evaluate.evaluate` (pure: pods + metrics text -> Report)
 and `checks.mtls_tools` (kubectl / linkerd calls). This module runs rounds of the two until
@@ -23,6 +25,7 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
+from checks.interrupt import Interrupted, interruptible
 from checks.mtls_evaluate import Samples, advice, evaluate, extract_connections
 from checks.mtls_prometheus import (
     DEFAULT_JOB,
@@ -41,21 +44,23 @@ from checks.mtls_report import (
     PodReport,
     Report,
     ScrapeFailure,
+    Status,
 )
 from checks.mtls_tools import (
     CannotRun,
     MetricsSource,
     Tools,
     add_cluster_arguments,
+    cluster_tools,
     get_pods,
     non_negative_seconds,
     parse_pods,
     scrape_all,
-    tools_from_arguments,
 )
 
 __all__ = [
     "EXIT_CANNOT_RUN",
+    "EXIT_INTERRUPTED",
     "EXIT_NOT_VERIFIED",
     "EXIT_VERIFIED",
     "CannotRun",
@@ -80,6 +85,7 @@ __all__ = [
 EXIT_VERIFIED = 0
 EXIT_NOT_VERIFIED = 1
 EXIT_CANNOT_RUN = 2
+EXIT_INTERRUPTED = 3
 
 # A round's metrics for the named pods, from somewhere other than a scrape per pod (Prometheus).
 Collector = Callable[[list[str]], Mapping[str, str | Samples | ScrapeFailure]]
@@ -97,6 +103,17 @@ def check_round(
     """One round: list the pods, scrape every pod that can have proxy metrics at once (or ask
     `collect` for their evidence), evaluate."""
     pods, errors = get_pods(tools, exp, first_call=first)
+    if errors and not pods:
+        # The listing failed: nothing is known about the pods, so none is reported missing.
+        return Report.about(
+            exp,
+            verified=False,
+            status="not-verified",
+            metrics_source=source,
+            checked_at=datetime.now(UTC),
+            reasons=[f.as_reason() for f in errors],
+            failures=list(errors),
+        )
     # Only a running pod with a proxy has an admin endpoint; scraping the others would just add
     # failures that repeat what the pod check already says.
     targets = [
@@ -159,11 +176,13 @@ def run_check(
         sleep(interval)
 
 
-def _cannot_run_report(exp: Expectation, source: str, message: str, start: float) -> Report:
+def _cannot_run_report(
+    exp: Expectation, source: str, message: str, start: float, status: Status = "cannot-run"
+) -> Report:
     return Report.about(
         exp,
         verified=False,
-        status="cannot-run",
+        status=status,
         metrics_source=source,
         checked_at=datetime.now(UTC),
         attempts=0,
@@ -174,7 +193,11 @@ def _cannot_run_report(exp: Expectation, source: str, message: str, start: float
                 pod=None,
                 port=None,
                 problem=message,
-                likely_cause="The check's tools are missing or cannot reach the cluster.",
+                likely_cause=(
+                    "A SIGTERM or SIGINT stopped the check (Ctrl-C, a CI job's timeout)."
+                    if status == "interrupted"
+                    else "The check's tools are missing or cannot reach the cluster."
+                ),
                 fix=message,
             )
         ],
@@ -249,7 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m checks.mtls",
         description="Prove that a StatefulSet's inter-node traffic is mutual TLS under Linkerd.",
-        epilog="Exit codes: 0 verified, 1 not verified by the timeout, 2 cannot run.",
+        epilog="Exit codes: 0 verified, 1 not verified by the timeout, 2 cannot run, 3 interrupted "
+        "(SIGTERM/SIGINT).",
     )
     parser.add_argument("--namespace", required=True)
     parser.add_argument("--statefulset", required=True)
@@ -351,23 +375,33 @@ def main(
             )
         )
     prometheus = prometheus_endpoint(parser, args)
-    tools = tools_from_arguments(args, 30.0)
 
     def log(msg: str) -> None:
         print(f"checks.mtls: {msg}", file=err, flush=True)
 
     start = time.monotonic()
     try:
-        report = run_check(
-            exp,
-            tools,
-            args.metrics_source,
-            timeout=args.timeout,
-            interval=args.interval,
-            max_parallel=max(1, args.max_parallel),
-            log=log,
-            prometheus=prometheus,
+        with interruptible(), cluster_tools(args, 30.0) as tools:
+            report = run_check(
+                exp,
+                tools,
+                args.metrics_source,
+                timeout=args.timeout,
+                interval=args.interval,
+                max_parallel=max(1, args.max_parallel),
+                log=log,
+                prometheus=prometheus,
+            )
+    except Interrupted as exc:
+        message = (
+            f"interrupted by {exc.signal} after {time.monotonic() - start:.1f}s, before the check "
+            "finished: nothing is verified (the running kubectl/linkerd calls were stopped). "
+            "Re-run the check."
         )
+        log(message)
+        report = _cannot_run_report(exp, args.metrics_source, message, start, "interrupted")
+        print(report.to_json(), file=out)
+        return EXIT_INTERRUPTED
     except CannotRun as exc:
         log(f"cannot run: {exc}")
         print(_cannot_run_report(exp, args.metrics_source, str(exc), start).to_json(), file=out)

@@ -23,8 +23,12 @@ scrape is a `ScrapeFailure`: reported, never verified.
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import re
+import socket
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -34,7 +38,7 @@ from typing import Any
 
 from checks.mtls_evaluate import AuthzSample, Connection, MetricsError, Samples, sample_evidence
 from checks.mtls_report import Expectation, ScrapeFailure
-from checks.mtls_tools import CannotRun, Tools, run_tool
+from checks.mtls_tools import CannotRun, Tools, redact_url, run_tool
 
 DEFAULT_JOB = "linkerd-proxy"
 # The proxy labels the evaluation reads (checks/mtls_evaluate.py sample_evidence); everything
@@ -67,6 +71,10 @@ EVIDENCE_COUNTERS: tuple[tuple[str, str], ...] = (
 METRIC_LABEL = "cachemesh_metric"
 SUMMED_PEERS = "(all peers, summed by Prometheus)"
 SCRAPED_AT = "scraped_at"
+# The largest answer read from --prometheus-url: the round query's answer grows with pods x ports
+# (a few hundred bytes a series), so even thousands of pods stay far below it.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+_CHUNK = 64 * 1024
 UP = "up"
 _SERVICE = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?)/([a-z0-9]([-a-z0-9]*[a-z0-9])?):(\S+)$")
 
@@ -106,29 +114,120 @@ class PrometheusEndpoint:
     job: str = DEFAULT_JOB
 
     def describe(self) -> str:
-        where = self.url or f"service {self.service} (via the Kubernetes API server)"
+        where = (
+            redact_url(self.url)
+            if self.url
+            else f"service {self.service} (via the Kubernetes API server)"
+        )
         return f"Prometheus at {where}, job {self.job!r}"
+
+
+class _Deadline:
+    """One request's overall deadline. `urlopen(timeout=...)` bounds each socket operation, not
+    the request: a server that sends a byte every few seconds would hold it forever. When the
+    time is up, every socket the request opened is shut down, which ends any read blocked on it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            expired = self.expired
+        if expired:
+            _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._timer.cancel()
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _opener(deadline: _Deadline) -> urllib.request.OpenerDirector:
+    """urllib's opener (proxies from the environment, redirects, TLS) whose connections are
+    handed to `deadline` as soon as they are connected, before the request is sent."""
+
+    class Http(http.client.HTTPConnection):
+        def connect(self) -> None:
+            super().connect()
+            deadline.watch(self.sock)
+
+    class Https(http.client.HTTPSConnection):
+        def connect(self) -> None:
+            super().connect()
+            deadline.watch(self.sock)
+
+    class HttpHandler(urllib.request.HTTPHandler):
+        def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(Http, req)
+
+    class HttpsHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(Https, req)
+
+    # A subclass of a default handler replaces it (urllib.request.build_opener).
+    return urllib.request.build_opener(HttpHandler, HttpsHandler)
 
 
 @dataclass
 class PrometheusClient:
-    """GET /api/v1/query, by URL or with `kubectl get --raw` through the Service proxy."""
+    """GET /api/v1/query, by URL or with `kubectl get --raw` through the Service proxy. By URL,
+    each request has one overall deadline (the call timeout) and its answer at most
+    `max_answer_bytes`."""
 
     endpoint: PrometheusEndpoint
     tools: Tools
     bytes_read: int = field(default=0)
+    max_answer_bytes: int = MAX_ANSWER_BYTES
+
+    def _get_url(self, url: str) -> bytes:
+        shown = redact_url(url)
+        timeout = self.tools.call_timeout
+        with _Deadline(timeout) as deadline:
+            body = bytearray()
+            try:
+                with _opener(deadline).open(url, timeout=timeout) as response:
+                    while chunk := response.read(_CHUNK):
+                        body += chunk
+                        if len(body) > self.max_answer_bytes:
+                            raise PrometheusError(
+                                f"GET {shown}: the answer is more than {self.max_answer_bytes} "
+                                "bytes, far more than the check's query returns: is this a "
+                                "Prometheus API?"
+                            )
+            except urllib.error.HTTPError as exc:
+                detail = exc.read(300).decode("utf-8", "replace")
+                raise PrometheusError(f"GET {shown}: HTTP {exc.code}: {detail}") from None
+            except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+                if not deadline.expired:
+                    raise PrometheusError(f"GET {shown}: {exc}") from None
+            if deadline.expired:
+                # A read the deadline cut short may end like a complete answer: never use it.
+                raise PrometheusError(f"GET {shown}: no complete answer within {timeout:g}s")
+        return bytes(body)
 
     def _get(self, path_and_query: str) -> str:
         if self.endpoint.url:
-            url = self.endpoint.url + path_and_query
-            try:
-                with urllib.request.urlopen(url, timeout=self.tools.call_timeout) as response:
-                    body: bytes = response.read()
-            except urllib.error.HTTPError as exc:
-                detail = exc.read().decode("utf-8", "replace")[:300]
-                raise PrometheusError(f"GET {url}: HTTP {exc.code}: {detail}") from None
-            except (urllib.error.URLError, OSError, TimeoutError) as exc:
-                raise PrometheusError(f"GET {url}: {exc}") from None
+            body = self._get_url(self.endpoint.url + path_and_query)
             self.bytes_read += len(body)
             return body.decode("utf-8", "replace")
         ns, name, port = parse_service(self.endpoint.service or "")

@@ -20,7 +20,7 @@ TRUST_ROOT_ANNOTATION = "linkerd.io/trust-root-sha256"
 
 ProxyKind = Literal["sidecar", "native-sidecar"]
 MetricsStatus = Literal["ok", "empty", "unparseable", "unavailable", "skipped"]
-Status = Literal["verified", "not-verified", "cannot-run"]
+Status = Literal["verified", "not-verified", "cannot-run", "interrupted"]
 #: The program's `cachemesh:caches[].authorization`. permissive = the guide (default policy
 #: all-unauthenticated, no Server objects); strict/meshed = a Server + AuthorizationPolicy per port.
 Authorization = Literal["strict", "meshed", "permissive"]

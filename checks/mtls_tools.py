@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import re
 import shutil
-import signal
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+import urllib.parse
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
+from checks import interrupt, kubeconfig
 from checks.mtls_report import (
     PROXY_CONTAINER,
     TRUST_ROOT_ANNOTATION,
@@ -32,27 +37,58 @@ from checks.mtls_report import (
 # prometheus: checks/mtls_prometheus.py (one aggregated query per round, not a scrape per pod).
 MetricsSource = Literal["linkerd", "kubectl", "prometheus"]
 
-# kubectl's wording when it cannot talk to the API server at all (or may not): retrying won't help.
-_UNREACHABLE = (
-    "unable to connect to the server",
-    "connection refused",
-    "no such host",
-    "i/o timeout",
-    "context deadline exceeded",
-    "no configuration has been provided",
-    "context was not found",
-    "does not exist",  # error: context "x" does not exist
-    "you must be logged in",
-    "unauthorized",
-    "forbidden",
-    "couldn't get current server api group list",
-    "tls handshake timeout",
-)
 _STDERR_TAIL = 600
+# client-go's klog lines (`E1203 07:58:57.562303    7157 memcache.go:265] ...`): kubectl logs them
+# on stderr before its own one-line message (kubectl v1.32.4, observed: see README "Exit codes").
+_KLOG_LINE = re.compile(r"^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [^\s\]]+\] ")
+# With an https server and no credentials in the kubeconfig, kubectl prompts for a username on
+# stdout, reads EOF from /dev/null and says only `error: EOF` (kubectl v1.32.4, observed).
+_USERNAME_PROMPT = "Please enter Username:"
+# Global flags whose values are credentials or name where they are: never shown in a message.
+_SECRET_FLAGS = frozenset(
+    {"--kubeconfig", "--token", "--username", "--password", "--client-key", "--client-certificate"}
+)
+# Flags every call carries that say nothing about which call failed.
+_QUIET_FLAGS = frozenset({"--context", "--request-timeout"})
+_SHOWN_WORDS = 6
+# Credentials in a URL's userinfo (`https://user:password@host`): kubectl's klog lines quote the
+# kubeconfig's server URL as it is (kubectl v1.32.4, observed).
+_USERINFO = re.compile(r"(?<=://)[^/\s@\"']+@")
 
 
 class CannotRun(Exception):
     """The check cannot run at all; the message says what to do."""
+
+
+def shown_argv(argv: Sequence[str]) -> list[str]:
+    """`argv` as messages may show it: the values of credential flags (`--kubeconfig`, `--token`,
+    ...) replaced by `<redacted>`, `--context`/`--request-timeout` left out."""
+    shown: list[str] = []
+    hide: str | None = None
+    for arg in argv:
+        if hide is not None:
+            if hide in _SECRET_FLAGS:
+                shown.append("<redacted>")
+            hide = None
+            continue
+        flag, eq, _ = arg.partition("=")
+        if flag in _SECRET_FLAGS:
+            shown.append(f"{flag}=<redacted>" if eq else flag)
+            hide = None if eq else flag
+        elif flag in _QUIET_FLAGS:
+            hide = None if eq else flag
+        else:
+            shown.append(arg)
+    return shown
+
+
+def redact_url(url: str) -> str:
+    """A URL without the password of its userinfo (`http://user:<redacted>@host/...`)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username}:<redacted>@{host}"))
 
 
 @dataclass(frozen=True)
@@ -68,17 +104,33 @@ class CallResult:
     def ok(self) -> bool:
         return self.error is None and self.returncode == 0
 
+    def message(self) -> str:
+        """What the tool itself said: its stderr without client-go's log lines (all of it when
+        nothing else is there), the tail of it."""
+        lines = [line for line in self.stderr.splitlines() if line.strip()]
+        own = [line for line in lines if not _KLOG_LINE.match(line)] or lines
+        text = _USERINFO.sub("<redacted>@", "\n".join(own))[-_STDERR_TAIL:] or "(no stderr)"
+        if self.stdout.lstrip().startswith(_USERNAME_PROMPT):
+            text += (
+                " (kubectl prompted for a username: the kubeconfig has no credentials for this "
+                "cluster's user)"
+            )
+        return text
+
     def describe(self) -> str:
-        cmd = " ".join(self.argv[:4]) + (" ..." if len(self.argv) > 4 else "")
+        """The call (credentials redacted) and how it failed, in kubectl's own words."""
+        words = shown_argv(self.argv)
+        cmd = " ".join(words[:_SHOWN_WORDS]) + (" ..." if len(words) > _SHOWN_WORDS else "")
         if self.error:
             return f"{cmd}: {self.error}"
-        tail = self.stderr.strip()[-_STDERR_TAIL:] or "(no stderr)"
-        return f"{cmd} exited {self.returncode}: {tail}"
+        return f"{cmd} exited {self.returncode}: {self.message()}"
 
 
 def run_tool(argv: Sequence[str], timeout: float) -> CallResult:
-    """Run one tool call; never raises. The whole process group is killed on timeout because
-    `linkerd diagnostics` spawns a port-forward that would otherwise hold the pipes open."""
+    """Run one tool call; never raises but `Interrupted`. The whole process group is killed on
+    timeout because `linkerd diagnostics` spawns a port-forward that would otherwise hold the
+    pipes open; and on any exception (a signal, checks/interrupt.py), so no call outlives the
+    check."""
     args = tuple(argv)
     try:
         proc = subprocess.Popen(
@@ -96,18 +148,19 @@ def run_tool(argv: Sequence[str], timeout: float) -> CallResult:
         )
     except OSError as exc:
         return CallResult(args, None, "", "", f"{args[0]}: cannot start: {exc}")
+    interrupt.started(proc)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        try:
-            if hasattr(os, "killpg"):
-                os.killpg(proc.pid, signal.SIGKILL)
-            else:  # pragma: no cover - Windows
-                proc.kill()
-        except ProcessLookupError:
-            pass
+        interrupt.kill_group(proc)
         out, err = proc.communicate()
         return CallResult(args, None, out, err, f"timed out after {timeout:g}s")
+    except BaseException:
+        interrupt.kill_group(proc)
+        proc.wait()
+        raise
+    finally:
+        interrupt.finished(proc)
     return CallResult(args, proc.returncode, out, err)
 
 
@@ -137,7 +190,9 @@ class Tools:
         return [self.linkerd, *self._global_flags(), *args]
 
     def require(self, source: MetricsSource) -> None:
-        """Fail fast, before any round, when a needed executable is not installed."""
+        """Fail fast, before any round, when a needed executable is not installed or the
+        kubeconfig file is missing."""
+        self.require_kubeconfig()
         if shutil.which(self.kubectl) is None:
             raise CannotRun(
                 f"kubectl not found on PATH ({self.kubectl!r}). Install kubectl and make sure it "
@@ -150,6 +205,22 @@ class Tools:
                 "(https://linkerd.io/2/"
                 "getting-started/) or re-run with --metrics-source kubectl."
             )
+
+    def require_kubeconfig(self) -> None:
+        """An explicit --kubeconfig must be a readable file (kubectl would only say `error: stat
+        PATH: no such file or directory`)."""
+        if not self.kubeconfig:
+            return
+        path = Path(self.kubeconfig)
+        if not path.is_file():
+            problem = "is a directory" if path.is_dir() else "no such file"
+            raise CannotRun(
+                f"--kubeconfig {self.kubeconfig}: {problem}. Pass the path of a kubeconfig file "
+                "(kubectl config view shows the one in use), or leave --kubeconfig out to use "
+                "$KUBECONFIG or ~/.kube/config, then re-run."
+            )
+        if not os.access(path, os.R_OK):
+            raise CannotRun(f"--kubeconfig {self.kubeconfig}: not readable by this user.")
 
 
 # --- pods --------------------------------------------------------------------------------
@@ -228,19 +299,25 @@ def get_pods(
     if result.missing:
         raise CannotRun(f"{result.error}. Install kubectl, then re-run.")
     if not result.ok:
-        text = (result.stderr + " " + (result.error or "")).lower()
-        if first_call and (result.error or any(marker in text for marker in _UNREACHABLE)):
-            raise CannotRun(
-                f"cannot reach the cluster: {result.describe()}. Check the kubeconfig and context "
-                "(kubectl config current-context; pass --context/--kubeconfig), that the API "
-                "server "
-                "is up and that you may list pods in the namespace, then re-run."
-            )
+        if first_call:
+            # Whatever kubectl said: before anything was read, no later round can do better.
+            raise first_call_failed(result, "list pods in the namespace")
         return {}, [_tool_failure(exp, f"listing pods failed: {result.describe()}")]
     try:
         return parse_pods(result.stdout), []
     except ValueError as exc:
         return {}, [_tool_failure(exp, str(exc))]
+
+
+def first_call_failed(result: CallResult, may: str) -> CannotRun:
+    """The check's first kubectl call failed, so it cannot run: kubectl's own message (whatever
+    its wording: unreachable, refused, no credentials, unknown context, RBAC, a timeout) and what
+    to check."""
+    return CannotRun(
+        f"the first kubectl call failed: {result.describe()}. Check the kubeconfig and context "
+        "(kubectl config current-context; pass --context/--kubeconfig), that the API server is "
+        f"up and that you may {may}, then re-run."
+    )
 
 
 def _tool_failure(exp: Expectation, problem: str) -> Failure:
@@ -284,27 +361,49 @@ def scrape_all(
     if not names:
         return {}
     with ThreadPoolExecutor(max_workers=max(1, min(max_parallel, len(names)))) as pool:
-        results = pool.map(lambda name: scrape(tools, exp, source, name), names)
-        return dict(zip(names, results, strict=True))
+        try:
+            results = pool.map(lambda name: scrape(tools, exp, source, name), names)
+            return dict(zip(names, results, strict=True))
+        except BaseException:
+            # Interrupted: the running scrapes were killed; start none of the queued ones.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def non_negative_seconds(text: str) -> float:
-    """An argparse type: a number of seconds, 0 or more."""
+    """An argparse type: a finite number of seconds, 0 or more (`nan` compares false with every
+    deadline and `inf` never ends: a wait that would never stop)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number of seconds: {text!r}")
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative: {text}")
     return value
+
+
+def flag_value(text: str) -> str:
+    """An argparse type for --context/--kubeconfig: a value that starts with '-' is a flag given
+    where the value belongs (`--context=--kubeconfig`), never passed on to kubectl."""
+    if text.startswith("-"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} starts with '-': give the context name or kubeconfig path itself"
+        )
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
 
 
 def add_cluster_arguments(
     parser: argparse.ArgumentParser, *, passed_to: str, call_timeout: float, why: str = ""
 ) -> None:
     """--context, --kubeconfig and --call-timeout, as every command line of checks/ takes them."""
-    parser.add_argument("--context", help=f"kube context, passed to {passed_to}")
-    parser.add_argument("--kubeconfig", help=f"kubeconfig path, passed to {passed_to}")
+    parser.add_argument("--context", type=flag_value, help=f"kube context, passed to {passed_to}")
+    parser.add_argument(
+        "--kubeconfig", type=flag_value, help=f"kubeconfig path, passed to {passed_to}"
+    )
     parser.add_argument(
         "--call-timeout",
         type=non_negative_seconds,
@@ -313,10 +412,25 @@ def add_cluster_arguments(
     )
 
 
-def tools_from_arguments(args: argparse.Namespace, default_timeout: float) -> Tools:
-    """The Tools for what add_cluster_arguments parsed (--call-timeout 0 means the default)."""
-    return Tools(
-        context=args.context,
-        kubeconfig=args.kubeconfig,
-        call_timeout=args.call_timeout or default_timeout,
-    )
+@contextmanager
+def cluster_tools(args: argparse.Namespace, default_timeout: float) -> Iterator[Tools]:
+    """The Tools for what add_cluster_arguments parsed (--call-timeout 0 means the default), for
+    the duration of the block. Without --kubeconfig, CACHEMESH_KUBECONFIG (how the Pulumi
+    program passes `kubernetes:kubeconfig`, a path or the contents) is handed to kubectl as a
+    file only this user can read (checks/kubeconfig.py)."""
+    value = None if args.kubeconfig else kubeconfig.from_environment()
+    try:
+        if value:
+            kubeconfig.kubeconfig_path(value, Path.cwd())
+    except kubeconfig.KubeconfigError as exc:
+        raise CannotRun(
+            f"{kubeconfig.ENVIRONMENT} (the stack's kubernetes:kubeconfig) {exc}. Set it to the "
+            "path of a kubeconfig file or to its contents: pulumi config set --secret "
+            "kubernetes:kubeconfig < kubeconfig.yaml"
+        ) from None
+    with kubeconfig.kubeconfig_file(value) as path:
+        yield Tools(
+            context=args.context,
+            kubeconfig=args.kubeconfig or path,
+            call_timeout=args.call_timeout or default_timeout,
+        )

@@ -17,7 +17,9 @@ The same gate runs once more after the last pod. Any wait that does not pass wit
 stops the rollout; the pods it did not reach stay on the old revision.
 
 Prints one JSON report (top-level `completed`) and exits 0 when completed, 1 when stopped, 2 when
-it cannot run at all (no kubectl, cluster unreachable, no such StatefulSet). Progress goes to
+it cannot run at all (no kubectl, a kubectl call that fails outside a gate, no such StatefulSet),
+3 when a SIGTERM or SIGINT stopped it (`"status": "interrupted"`, with what was done so far; the
+running kubectl call is killed with its process group: checks/interrupt.py). Progress goes to
 stderr.
 """
 
@@ -35,11 +37,12 @@ from typing import Literal, TextIO
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from checks.interrupt import Interrupted, interruptible
 from checks.mtls_tools import (
     CannotRun,
     add_cluster_arguments,
+    cluster_tools,
     non_negative_seconds,
-    tools_from_arguments,
 )
 from checks.rollout_tools import (
     REBALANCED,
@@ -54,6 +57,7 @@ from checks.rollout_tools import (
 EXIT_COMPLETED = 0
 EXIT_STOPPED = 1
 EXIT_CANNOT_RUN = 2
+EXIT_INTERRUPTED = 3
 DEFAULT_CONTAINER = "ignite-node"
 
 # Gate names, as the report and the README give them.
@@ -63,7 +67,7 @@ GATE_EVICTION = "eviction-allowed"
 GATE_POD_BACK = "pod-ready-on-update-revision"
 
 Action = Literal["already-updated", "restarted", "not-reached", "stopped"]
-Status = Literal["completed", "stopped", "cannot-run"]
+Status = Literal["completed", "stopped", "cannot-run", "interrupted"]
 
 
 class _Model(BaseModel):
@@ -134,6 +138,9 @@ class Rollout:
     log: Callable[[str], None] = lambda _msg: None
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
+    # The report so far, once the StatefulSet was read: what a stopped run (a kubectl call that
+    # failed outside a gate, a signal) reports.
+    report: RolloutReport | None = None
 
     def wait(self, gate: str, poll: Poll, *, settle: bool = False) -> Wait:
         """Poll until `poll` passes (with `settle`: on two polls at least `interval` apart, none
@@ -226,6 +233,7 @@ class Rollout:
             update_revision=sts.update_revision,
             started_at=started_at,
         )
+        self.report = report
 
         def finish(failed: Wait | None, pods: dict[str, Pod] | None = None) -> RolloutReport:
             if pods is None:
@@ -344,7 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m checks.rollout",
         description="Restart a cache StatefulSet's pods one at a time, each only when the "
         "cluster is whole and rebalanced.",
-        epilog="Exit codes: 0 completed, 1 stopped (a gate did not pass), 2 cannot run.",
+        epilog="Exit codes: 0 completed, 1 stopped (a gate did not pass), 2 cannot run, 3 "
+        "interrupted (SIGTERM/SIGINT).",
     )
     parser.add_argument("--namespace", required=True)
     parser.add_argument("--statefulset", required=True)
@@ -384,19 +393,35 @@ def main(
         timeout=args.timeout,
         interval=args.interval,
     )
-    tools = tools_from_arguments(args, 120.0)
 
     def log(msg: str) -> None:
         print(f"checks.rollout: {msg}", file=err, flush=True)
 
     started_at = datetime.now(UTC)
     start = time.monotonic()
+    rollout: Rollout | None = None
     try:
-        tools.require("kubectl")
-        report = Rollout(plan, Kubectl(tools, plan.namespace), log=log).run(started_at)
-    except CannotRun as exc:
+        with interruptible(), cluster_tools(args, 120.0) as tools:
+            tools.require("kubectl")
+            rollout = Rollout(plan, Kubectl(tools, plan.namespace), log=log)
+            report = rollout.run(started_at)
+    except Interrupted as exc:
+        reason = (
+            f"interrupted by {exc.signal}: the rollout stopped where it was (the running kubectl "
+            "call was killed). A pod whose eviction was under way may be restarting. Run it "
+            "again: it skips the pods already on the update revision and waits for the gates."
+        )
+        log(reason)
+        so_far = rollout.report if rollout else None
+        report = _unfinished(plan, "interrupted", reason, started_at, start, so_far)
+        print(report.to_json(), file=out)
+        return EXIT_INTERRUPTED
+    except (CannotRun, ToolError) as exc:
+        # A kubectl call outside a gate failed (a gate's polls are retried until its timeout):
+        # kubectl's own message, and what was done before it.
         log(f"cannot run: {exc}")
-        report = _unfinished(plan, "cannot-run", str(exc), started_at, start)
+        so_far = rollout.report if rollout else None
+        report = _unfinished(plan, "cannot-run", str(exc), started_at, start, so_far)
         print(report.to_json(), file=out)
         return EXIT_CANNOT_RUN
     except Exception as exc:  # last resort: the promise is a report, never a traceback
@@ -411,8 +436,25 @@ def main(
 
 
 def _unfinished(
-    plan: Plan, status: Status, reason: str, started_at: datetime, start: float
+    plan: Plan,
+    status: Status,
+    reason: str,
+    started_at: datetime,
+    start: float,
+    so_far: RolloutReport | None = None,
 ) -> RolloutReport:
+    """The report of a run that stopped outside a gate: `so_far` (what the run did before), or
+    an empty one, with this status and reason."""
+    elapsed = round(time.monotonic() - start, 3)
+    if so_far is not None:
+        return so_far.model_copy(
+            update={
+                "completed": False,
+                "status": status,
+                "reason": reason,
+                "elapsed_seconds": elapsed,
+            }
+        )
     return RolloutReport(
         completed=False,
         status=status,
@@ -421,13 +463,14 @@ def _unfinished(
         replicas=plan.replicas,
         reason=reason,
         started_at=started_at,
-        elapsed_seconds=round(time.monotonic() - start, 3),
+        elapsed_seconds=elapsed,
     )
 
 
 __all__ = [
     "EXIT_CANNOT_RUN",
     "EXIT_COMPLETED",
+    "EXIT_INTERRUPTED",
     "EXIT_STOPPED",
     "Plan",
     "Rollout",

@@ -21,7 +21,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from checks.mtls_tools import _UNREACHABLE, CallResult, CannotRun, Tools, _pod_info, run_tool
+from checks.mtls_tools import (
+    CallResult,
+    CannotRun,
+    Tools,
+    _pod_info,
+    first_call_failed,
+    run_tool,
+)
 
 # The label the StatefulSet controller puts on each pod: the revision it was created from.
 REVISION_LABEL = "controller-revision-hash"
@@ -50,10 +57,6 @@ CONTROL_COMMAND = (
 _HEADER = re.compile(r"^metric\s+value\s*$")
 _ROW = re.compile(r"^(\S+)\s+(\S.*?)\s*$")
 _END = re.compile(r"^Command \[")
-
-# kubectl's own wording for a refused connection ("The connection to the server HOST:PORT was
-# refused - did you specify the right host or port?"), besides checks.mtls_tools' list.
-UNREACHABLE = (*_UNREACHABLE, "the connection to the server")
 
 EvictionResult = Literal["evicted", "refused", "gone"]
 
@@ -172,12 +175,9 @@ class Kubectl:
                     "--namespace/--statefulset (kubectl get statefulsets -n "
                     f"{self.namespace}), then re-run."
                 )
-            if first_call and (result.error or any(m in text for m in UNREACHABLE)):
-                raise CannotRun(
-                    f"cannot reach the cluster: {result.describe()}. Check the kubeconfig and "
-                    "context (pass --context/--kubeconfig) and that you may read StatefulSets "
-                    "and pods in the namespace, then re-run."
-                )
+            if first_call:
+                # Whatever kubectl said: nothing was read yet, so the rollout cannot start.
+                raise first_call_failed(result, "read StatefulSets and pods in the namespace")
             raise ToolError(f"reading the StatefulSet failed: {result.describe()}")
         return parse_statefulset(result.stdout)
 

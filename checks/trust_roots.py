@@ -14,7 +14,9 @@ the chart the bundle trimmed, as the ConfigMap holds it, so one hash describes e
 
 Every namespace is listed, the control plane's included. A pod counts as meshed when it has a
 `linkerd-proxy` container (sidecar or native sidecar). Prints a JSON report on stdout; exits 0
-when every meshed pod carries the current hash, 1 when some do not, 2 when it cannot run.
+when every meshed pod carries the current hash, 1 when some do not, 2 when it cannot run or cannot
+tell: a listing without a single meshed pod (the control plane's own pods always are) proves
+nothing, and a listing item that is not a pod is an error, not a guess.
 """
 
 from __future__ import annotations
@@ -25,10 +27,17 @@ import json
 import re
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from checks.mtls_report import PROXY_CONTAINER, TRUST_ROOT_ANNOTATION
-from checks.mtls_tools import Tools, add_cluster_arguments, run_tool, tools_from_arguments
+from checks.mtls_tools import (
+    CannotRun,
+    Tools,
+    add_cluster_arguments,
+    cluster_tools,
+    run_tool,
+)
 
 TRUST_ROOTS_CONFIGMAP = "linkerd-identity-trust-roots"
 TRUST_ROOTS_KEY = "ca-bundle.crt"
@@ -46,50 +55,107 @@ EXIT_STALE = 1
 EXIT_CANNOT_RUN = 2
 
 
-class CannotRun(Exception):
-    """The listing cannot be made; the message says what to do."""
+@dataclass(frozen=True)
+class ListedPod:
+    """What the report needs of one pod of `kubectl get pods --all-namespaces -o json`."""
+
+    namespace: str
+    name: str
+    meshed: bool  # it has a linkerd-proxy container (sidecar or native sidecar)
+    trust_root_sha256: str | None
+    owner: str | None  # deployment/NAME, statefulset/NAME, ... (None: no owner)
 
 
-def _meshed(pod: Mapping[str, Any]) -> bool:
-    spec = pod.get("spec") or {}
-    containers = [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]
-    return any(c.get("name") == PROXY_CONTAINER for c in containers)
+def _object(value: object, what: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{what} is a {type(value).__name__}, not an object")
+    return value
 
 
-def _owner(pod: Mapping[str, Any]) -> str | None:
-    refs = (pod.get("metadata") or {}).get("ownerReferences") or []
+def _objects(value: object, what: str) -> list[Mapping[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError(f"{what} is a {type(value).__name__}, not a list")
+    return [_object(v, f"{what}[{i}]") for i, v in enumerate(value)]
+
+
+def _text(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{what} is not a string")
+    return value
+
+
+def _owner(refs: list[Mapping[str, Any]]) -> str | None:
     ref = next((r for r in refs if r.get("controller")), refs[0] if refs else None)
     if not ref:
         return None
-    kind, name = ref.get("kind", ""), ref.get("name", "")
+    kind, name = str(ref.get("kind", "")), str(ref.get("name", ""))
     # A Deployment's pods belong to a ReplicaSet named <deployment>-<pod-template-hash>.
     if kind == "ReplicaSet" and re.search(r"-[a-z0-9]{5,10}$", name):
         return f"deployment/{name.rsplit('-', 1)[0]}"
     return f"{kind.lower()}/{name}"
 
 
-def stale_pods(pods_json: Mapping[str, Any], sha256: str) -> list[dict[str, Any]]:
+def _listed_pod(item: object) -> ListedPod:
+    pod = _object(item, "the pod")
+    meta = _object(pod.get("metadata"), "metadata")
+    spec = _object(pod.get("spec"), "spec")
+    containers = [
+        *_objects(spec.get("containers"), "spec.containers"),
+        *_objects(spec.get("initContainers"), "spec.initContainers"),
+    ]
+    found = _object(meta.get("annotations"), "metadata.annotations").get(TRUST_ROOT_ANNOTATION)
+    return ListedPod(
+        namespace=_text(meta.get("namespace"), "metadata.namespace"),
+        name=_text(meta.get("name"), "metadata.name"),
+        meshed=any(c.get("name") == PROXY_CONTAINER for c in containers),
+        trust_root_sha256=None if found is None else _text(found, TRUST_ROOT_ANNOTATION),
+        owner=_owner(_objects(meta.get("ownerReferences"), "metadata.ownerReferences")),
+    )
+
+
+def listed_pods(pods_json: Mapping[str, Any]) -> list[ListedPod]:
+    """The pods of a `kubectl get pods -o json` List. Raises CannotRun naming the first item that
+    is not a pod as the API server writes one."""
+    items = pods_json.get("items")
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise CannotRun(
+            f"kubectl's pod listing could not be read: items is a {type(items).__name__}"
+        )
+    pods = []
+    for index, item in enumerate(items):
+        try:
+            pods.append(_listed_pod(item))
+        except ValueError as exc:
+            raise CannotRun(
+                f"kubectl's pod listing could not be read: items[{index}]: {exc}. Run kubectl "
+                "get pods --all-namespaces -o json by hand; a kubectl or API server that answers "
+                "this is broken."
+            ) from None
+    return pods
+
+
+def stale_pods(pods: list[ListedPod], sha256: str) -> list[dict[str, Any]]:
     """Meshed pods whose annotation is not `sha256`, each with what to run to restart it."""
     out: list[dict[str, Any]] = []
-    for pod in pods_json.get("items") or []:
-        if not _meshed(pod):
+    for pod in pods:
+        if not pod.meshed or pod.trust_root_sha256 == sha256:
             continue
-        meta = pod.get("metadata") or {}
-        found = (meta.get("annotations") or {}).get(TRUST_ROOT_ANNOTATION)
-        if found == sha256:
-            continue
-        ns, name = meta.get("namespace", ""), meta.get("name", "")
-        owner = _owner(pod)
-        kind = owner.split("/")[0] if owner else None
+        kind = pod.owner.split("/")[0] if pod.owner else None
         entry: dict[str, Any] = {
-            "namespace": ns,
-            "pod": name,
-            "owner": owner,
-            "trustRootSha256": found,
+            "namespace": pod.namespace,
+            "pod": pod.name,
+            "owner": pod.owner,
+            "trustRootSha256": pod.trust_root_sha256,
             "restart": (
-                f"kubectl rollout restart {owner} -n {ns}"
+                f"kubectl rollout restart {pod.owner} -n {pod.namespace}"
                 if kind in ("deployment", "daemonset")
-                else f"kubectl delete pod/{name} -n {ns}"
+                else f"kubectl delete pod/{pod.name} -n {pod.namespace}"
             ),
         }
         if kind == "statefulset":
@@ -161,16 +227,26 @@ def main(
 ) -> int:
     out, err = stdout or sys.stdout, stderr or sys.stderr
     args = build_parser().parse_args(argv)
-    tools = tools_from_arguments(args, 60.0)
     try:
-        sha = args.trust_roots_sha256 or current_sha256(tools, args.linkerd_namespace)
-        pods = _kubectl_json(tools, "get", "pods", "--all-namespaces")
+        with cluster_tools(args, 60.0) as tools:
+            tools.require_kubeconfig()
+            sha = args.trust_roots_sha256 or current_sha256(tools, args.linkerd_namespace)
+            pods = listed_pods(_kubectl_json(tools, "get", "pods", "--all-namespaces"))
+        meshed = sum(1 for p in pods if p.meshed)
+        if not meshed:
+            # The control plane's own pods are always meshed: a listing without one is not the
+            # whole cluster's (another context, RBAC that hides pods), so it proves nothing.
+            raise CannotRun(
+                f"cannot tell: kubectl listed {len(pods)} pods and no meshed one, yet the Linkerd "
+                "control plane's own pods are always meshed. Check the context "
+                "(--context/--kubeconfig) and that you may list pods in all namespaces "
+                "(kubectl auth can-i list pods --all-namespaces), then re-run."
+            )
     except CannotRun as exc:
         print(f"checks.trust_roots: cannot run: {exc}", file=err)
         print(json.dumps({"current": None, "error": str(exc)}, indent=2), file=out)
         return EXIT_CANNOT_RUN
     stale = stale_pods(pods, sha)
-    meshed = sum(1 for p in pods.get("items") or [] if _meshed(p))
     print(
         json.dumps(
             {

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from checks.rollout import RolloutReport
 from components.kube import child_options
-from components.mtls_check import PROJECT_ROOT
+from components.mtls_check import PROJECT_ROOT, command_environment
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ class CacheRolloutArgs:
     # Changes whenever the pods must be replaced (MeshedCache.pod_template_fingerprint).
     pod_template_fingerprint: str
     kube_context: str | None = None
-    kubeconfig: str | None = None
+    # kubernetes:kubeconfig (a secret): in the command's environment, never on its command line.
+    kubeconfig: pulumi.Input[str] | None = None
     # Why no restart of this cache can be safe (CacheSettings.restart_loses_data), or None.
     restart_loses_data: str | None = None
 
@@ -60,8 +61,6 @@ def rollout_command(args: CacheRolloutArgs) -> str:
     ]  # fmt: skip
     if args.kube_context:
         argv += ["--context", args.kube_context]
-    if args.kubeconfig:
-        argv += ["--kubeconfig", args.kubeconfig]
     return shlex.join(argv)
 
 
@@ -104,6 +103,7 @@ class CacheRollout(pulumi.ComponentResource):
             f"{name}-rollout",
             create=rollout_command(args),
             triggers=[args.pod_template_fingerprint],
+            environment=command_environment(args.kubeconfig),
             # Run from the project so `-m checks.rollout` resolves whatever the CLI's directory.
             dir=str(PROJECT_ROOT),
             # After the StatefulSet (and the mesh control plane) the component waits for.

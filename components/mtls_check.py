@@ -18,6 +18,7 @@ import pulumi
 import pulumi_command as command
 from pydantic import ValidationError
 
+from checks.kubeconfig import ENVIRONMENT as KUBECONFIG_ENVIRONMENT
 from checks.mtls_report import Report
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +45,9 @@ class MtlsCheckArgs:
     # must carry it, and a new bundle re-runs the check.
     trust_roots_sha256: pulumi.Input[str] | None = None
     kube_context: str | None = None
-    kubeconfig: str | None = None
+    # kubernetes:kubeconfig, a path or the contents (settings/cluster_access.py): a secret, never
+    # on the command line (see command_environment).
+    kubeconfig: pulumi.Input[str] | None = None
     # metrics_source "prometheus": where the Prometheus API is (one of the two) and the proxies'
     # scrape job (cachemesh:mtlsCheck.prometheusUrl / prometheusService / prometheusJob).
     prometheus_url: str | None = None
@@ -87,12 +90,27 @@ def check_command(args: MtlsCheckArgs, trust_roots_sha256: str | None = None) ->
         argv += ["--trust-roots-sha256", trust_roots_sha256]
     if args.kube_context:
         argv += ["--context", args.kube_context]
-    if args.kubeconfig:
-        argv += ["--kubeconfig", args.kubeconfig]
     line = shlex.join(argv)
     # Enforced: a non-zero exit fails the Command, so `pulumi up` fails with the check's reasons
     # and the next `up` checks again. Not enforced: the report (verified: false) is the result.
     return line if args.enforce else f"{line} || true"
+
+
+def command_environment(
+    kubeconfig: pulumi.Input[str] | None,
+) -> dict[str, pulumi.Input[str]] | None:
+    """The environment of a check's command: the kubeconfig (path or contents) as a secret in
+    CACHEMESH_KUBECONFIG, which the checks hand to kubectl as a file of mode 0600
+    (checks/kubeconfig.py). A secret input stays encrypted in the state; pulumi-command appends
+    `environment` to the process's environment and writes it to no log or error message (only the
+    command line and its output: pulumi/pulumi-command provider/pkg/provider/local/
+    commandOutputs.go `run`, tag v1.2.1); and its outputs are secret only where an input of the
+    same name is (pulumi/pulumi-go-provider infer/resource.go `ensureDefaultSecrets`, v1.3.0), so
+    `environment` stays secret and `stdout`, the report, stays readable. None without a
+    kubeconfig: no `environment` input at all, as before, so such a stack sees no change."""
+    if kubeconfig is None:
+        return None
+    return {KUBECONFIG_ENVIRONMENT: pulumi.Output.secret(kubeconfig)}
 
 
 def not_checked(status: str, reason: str) -> dict[str, Any]:
@@ -134,6 +152,7 @@ class MtlsCheck(pulumi.ComponentResource):
             f"{name}-mtls-check",
             create=create,
             triggers=triggers,
+            environment=command_environment(args.kubeconfig),
             # Run from the project so `-m checks.mtls` resolves whatever the CLI's directory.
             dir=str(PROJECT_ROOT),
             opts=pulumi.ResourceOptions(parent=self),

@@ -11,11 +11,16 @@ before returning, so tests assert on the complete record.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
 import runpy
+import shutil
+import signal
+import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -406,3 +411,124 @@ def put_on_path(
         tool.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     return bin_dir
+
+
+# The kubectl on the PATH the tests started with (the stand-ins are put first on PATH per test).
+REAL_KUBECTL = shutil.which("kubectl")
+
+
+def put_real_kubectl_on_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, user: bool
+) -> Path:
+    """The real kubectl alone on PATH, with a kubeconfig (returned) whose API server refuses
+    connections (https://127.0.0.1:1); `user`: with a token user, else with no credentials. HOME
+    is `tmp_path`, so kubectl's discovery cache stays there. Skips when no kubectl is installed."""
+    if REAL_KUBECTL is None:
+        pytest.skip("no kubectl installed")
+    bin_dir = tmp_path / "real-bin"
+    bin_dir.mkdir()
+    (bin_dir / "kubectl").symlink_to(REAL_KUBECTL)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    user_entry = "  user: {token: not-a-real-token}\n" if user else "  user: {}\n"
+    kubeconfig = tmp_path / "refusing-kubeconfig.yaml"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\n"
+        "clusters:\n- name: refusing\n  cluster:\n    server: https://127.0.0.1:1\n"
+        "users:\n- name: u\n"
+        + user_entry
+        + "contexts:\n- name: refusing\n  context: {cluster: refusing, user: u}\n"
+        "current-context: refusing\n"
+    )
+    return kubeconfig
+
+
+# The last line the real kubectl (v1.32.4) prints against put_real_kubectl_on_path's server, by
+# `user` (README "Exit codes" of the mTLS check).
+REAL_KUBECTL_SAYS = {True: "was refused", False: "error: EOF"}
+
+
+def run_with_real_kubectl(
+    main: Callable[..., int],
+    argv: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    user: bool,
+) -> tuple[int, dict[str, Any]]:
+    """A check's `main(argv + --kubeconfig)` against the real kubectl and a server that refuses
+    connections (put_real_kubectl_on_path): its exit code and JSON report."""
+    kubeconfig = put_real_kubectl_on_path(tmp_path, monkeypatch, user=user)
+    out = io.StringIO()
+    rc = main([*argv, "--kubeconfig", str(kubeconfig)], stdout=out, stderr=io.StringIO())
+    return rc, json.loads(out.getvalue())
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` still runs (a zombie, waiting to be reaped, does not)."""
+    stat = Path(f"/proc/{pid}/stat")
+    if Path("/proc/self/stat").exists():
+        try:
+            # The state follows the parenthesised command name: `pid (comm) S ...`.
+            return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@dataclass
+class InterruptedRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    hung_pids: list[int]
+
+    def report(self, signum: int, reason: str) -> dict[str, Any]:
+        """The JSON report, once asserted to be an "interrupted" one (exit 3) whose `reason`
+        field (a string or the first of a list) names the signal."""
+        assert self.returncode == 3, self.stderr
+        report: dict[str, Any] = json.loads(self.stdout)
+        assert report["status"] == "interrupted"
+        said = report[reason] if isinstance(report[reason], str) else report[reason][0]
+        assert signal.Signals(signum).name in said
+        return report
+
+    @property
+    def still_running(self) -> list[int]:
+        """The hung tool calls' pids that are still running (there were some)."""
+        assert self.hung_pids
+        return [pid for pid in self.hung_pids if process_alive(pid)]
+
+
+def interrupt_cli(
+    module: str, argv: list[str], pidfile: Path, signum: int, env: Mapping[str, str]
+) -> InterruptedRun:
+    """Run `python -m module argv` as a user would, wait until a stand-in tool call hangs (it
+    writes its pid to `pidfile`), send the check `signum`, and return what the check did."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", module, *argv],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **env, "PYTHONPATH": str(PROJECT_ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (pidfile.exists() and pidfile.read_text().strip()):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no tool call hung"
+            time.sleep(0.05)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    pids = [int(line) for line in pidfile.read_text().split()]
+    return InterruptedRun(proc.returncode, out, err, pids)

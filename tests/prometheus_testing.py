@@ -281,3 +281,45 @@ def wait_until_scraped(url: str, pods: list[str], wait: float = 30.0) -> None:
             return
         time.sleep(0.2)
     pytest.fail(f"Prometheus did not scrape {pods} within {wait:g} s")
+
+
+@contextmanager
+def misbehaving_server(how: str, seconds: float = 20.0) -> Iterator[str]:
+    """An HTTP server on loopback that answers every GET badly, for `seconds` at most; yields its
+    base URL. `drip-body`: headers at once, then one byte of the body every 0.2 s; `drip-headers`:
+    the status line and headers one byte every 0.2 s; `flood`: a 200 whose body never ends."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            end = time.monotonic() + seconds
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n"
+            try:
+                if how == "drip-headers":
+                    for byte in head:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(0.2)
+                        if time.monotonic() > end:
+                            return
+                    return
+                self.wfile.write(head)
+                while time.monotonic() < end:
+                    self.wfile.write(b" " * (65536 if how == "flood" else 1))
+                    self.wfile.flush()
+                    if how != "flood":
+                        time.sleep(0.2)
+            except OSError:  # the client hung up: what a client with a deadline does
+                return
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -114,6 +114,26 @@ def test_kubernetes_context_is_passed_to_the_rollout() -> None:
 # --- a Linkerd upgrade restarts the caches ------------------------------------------------------
 
 
+KUBECONFIG_TEXT = "apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user: {token: tok-5ecret}\n"
+
+
+def test_kubeconfig_contents_never_reach_the_rollout_command_line() -> None:
+    create = _rollout(run_program({"kubernetes:kubeconfig": KUBECONFIG_TEXT}))["create"]
+    assert "tok-5ecret" not in create and "--kubeconfig" not in create
+
+
+def test_the_kubeconfig_reaches_the_rollout_as_a_secret_in_its_environment() -> None:
+    run = run_program({"kubernetes:kubeconfig": KUBECONFIG_TEXT})
+    command = run.one(COMMAND, "ignite/ignite-rollout")
+    assert command.inputs["environment"] == {"CACHEMESH_KUBECONFIG": KUBECONFIG_TEXT}
+    assert "environment.CACHEMESH_KUBECONFIG" in command.secret_inputs
+
+
+def test_without_a_kubeconfig_the_rollout_has_no_environment_input() -> None:
+    # As before the kubeconfig moved there: a stack without one sees no change.
+    assert "environment" not in _rollout(run_program())
+
+
 def test_linkerd_version_is_a_restart_annotation_of_meshed_caches() -> None:
     annotations = _template(run_program({"linkerd": {"version": "2026.7.2"}}))["metadata"][
         "annotations"

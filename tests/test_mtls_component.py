@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from dataclasses import replace
 
@@ -14,6 +15,7 @@ from components.mtls_check import MtlsCheckArgs, check_command, parse_check_outp
 
 COMMAND = "command:local:Command"
 STS = "kubernetes:apps/v1:StatefulSet"
+KUBECONFIG_TEXT = "apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user: {token: tok-5ecret}\n"
 TWO_CACHES = {"caches": [{"name": "a"}, {"name": "b", "namespace": "other"}]}
 FAKE_ARGS = MtlsCheckArgs(
     namespace="ignite",
@@ -118,6 +120,34 @@ def test_timeout_and_metrics_source_come_from_mtls_check_config() -> None:
 def test_kubernetes_context_is_passed_to_the_check() -> None:
     create = _check(run_program({"kubernetes:context": "kind-cachemesh"}))["create"]
     assert "--context kind-cachemesh" in create
+
+
+def test_kubeconfig_contents_never_reach_the_check_command_line() -> None:
+    create = _check(run_program({"kubernetes:kubeconfig": KUBECONFIG_TEXT}))["create"]
+    assert "tok-5ecret" not in create and "--kubeconfig" not in create
+
+
+def test_the_kubeconfig_reaches_the_check_as_a_secret_in_its_environment() -> None:
+    command = run_program({"kubernetes:kubeconfig": KUBECONFIG_TEXT}).one(
+        COMMAND, "ignite/ignite-mtls-check"
+    )
+    assert command.inputs["environment"] == {"CACHEMESH_KUBECONFIG": KUBECONFIG_TEXT}
+    assert "environment.CACHEMESH_KUBECONFIG" in command.secret_inputs
+
+
+def test_the_check_command_line_reads_a_kubeconfig_from_its_environment(
+    cluster: FakeCluster,  # noqa: F811
+) -> None:
+    # The exact command line and environment the Command resource runs, with /bin/sh.
+    result = subprocess.run(
+        ["/bin/sh", "-c", check_command(FAKE_ARGS)],
+        env={**os.environ, "CACHEMESH_KUBECONFIG": KUBECONFIG_TEXT},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert {"--kubeconfig" in c["argv"] for c in cluster.calls()} == {True}
 
 
 def test_enforced_check_fails_the_command_when_not_verified(cluster: FakeCluster) -> None:  # noqa: F811

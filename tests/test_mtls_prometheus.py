@@ -21,6 +21,7 @@ from prometheus_testing import (
     SCENARIOS,
     StandInProxies,
     firing_alert,
+    misbehaving_server,
     prometheus,
     query,
     scrape_config,
@@ -33,6 +34,7 @@ from checks.mtls_prometheus import (
     SUMMED_PEERS,
     PrometheusClient,
     PrometheusEndpoint,
+    PrometheusError,
     PrometheusEvidence,
     evidence_from_answer,
     round_query,
@@ -249,6 +251,32 @@ def test_unreachable_prometheus_means_cannot_run(cluster: FakeCluster) -> None:
     assert result.rc == 2
     assert result.report["status"] == "cannot-run"
     assert "--prometheus-url" in result.report["reasons"][0]
+
+
+@pytest.mark.parametrize("how", ["drip-body", "drip-headers"])
+def test_a_server_that_drips_its_answer_is_cut_off_at_the_call_timeout(how: str) -> None:
+    # Each byte arrives well within the socket timeout; only an overall deadline stops it.
+    with misbehaving_server(how) as url:
+        client = PrometheusClient(PrometheusEndpoint(url=url), Tools(call_timeout=1))
+        start = time.monotonic()
+        with pytest.raises(PrometheusError, match="no complete answer within 1s"):
+            client.query("time()")
+        assert time.monotonic() - start < 5
+
+
+def test_a_password_in_the_prometheus_url_is_never_shown() -> None:
+    endpoint = PrometheusEndpoint(url="https://reader:s3cr3t@thanos.example/prom")
+    assert "s3cr3t" not in endpoint.describe()
+    assert "https://reader:<redacted>@thanos.example/prom" in endpoint.describe()
+
+
+def test_an_answer_larger_than_the_cap_is_refused() -> None:
+    with misbehaving_server("flood") as url:
+        client = PrometheusClient(
+            PrometheusEndpoint(url=url), Tools(call_timeout=15), max_answer_bytes=1_000_000
+        )
+        with pytest.raises(PrometheusError, match="more than 1000000 bytes"):
+            client.query("time()")
 
 
 # --- the PrometheusRule's alerts, evaluated by the same Prometheus -------------------------

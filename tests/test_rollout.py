@@ -6,12 +6,19 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import put_on_path
+from harness import (
+    REAL_KUBECTL_SAYS,
+    InterruptedRun,
+    interrupt_cli,
+    put_on_path,
+    run_with_real_kubectl,
+)
 from test_mtls_check import Result
 
 from checks.rollout import GATE_CLUSTER, GATE_EVICTION, GATE_POD_BACK, main
@@ -19,6 +26,9 @@ from checks.rollout_tools import parse_metric_table
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "rollout"
 OLD, NEW = "ignite-5d8f7c9b6", "ignite-7b9c5d4f8"
+# The gate timeout of cases where one gate must pass before another fails: the passing gate takes
+# two polls (several stand-in processes), which needs more than 0.5 s on a loaded machine.
+SHORT = "2"
 
 
 def cluster_state(replicas: int = 3, updated: tuple[str, ...] = (), **overrides: Any) -> dict:
@@ -163,8 +173,12 @@ def test_report_says_how_long_each_wait_took(cluster: FakeCluster) -> None:
     assert all(isinstance(w["seconds"], float) and w["passed"] for w in step["waits"])
 
 
-def test_every_call_names_the_namespace_and_the_context(cluster: FakeCluster) -> None:
-    cluster.run("--context", "kind-cachemesh", "--kubeconfig", "/tmp/kc")
+def test_every_call_names_the_namespace_and_the_context(
+    cluster: FakeCluster, tmp_path: Path
+) -> None:
+    kubeconfig = tmp_path / "kc"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+    cluster.run("--context", "kind-cachemesh", "--kubeconfig", str(kubeconfig))
     calls = [c["argv"] for c in cluster.state["log"]]
     assert calls
     for argv in calls:
@@ -204,7 +218,7 @@ def test_resumed_rollout_restarts_only_the_pods_still_on_the_old_revision(
 
 def test_rebalance_that_never_finishes_stops_after_the_first_pod(cluster: FakeCluster) -> None:
     cluster.load(cluster_state(neverRebalance=True))
-    result = cluster.run(timeout="0.5")
+    result = cluster.run(timeout=SHORT)
     assert result.rc == 1
     assert cluster.evicted() == ["ignite-2"]
     assert cluster.revisions() == {"ignite-0": OLD, "ignite-1": OLD, "ignite-2": NEW}
@@ -212,7 +226,7 @@ def test_rebalance_that_never_finishes_stops_after_the_first_pod(cluster: FakeCl
 
 def test_rebalance_that_never_finishes_names_the_gate_that_failed(cluster: FakeCluster) -> None:
     cluster.load(cluster_state(neverRebalance=True))
-    report = cluster.run(timeout="0.5").report
+    report = cluster.run(timeout=SHORT).report
     assert report["completed"] is False
     assert report["failedGate"] == GATE_CLUSTER
     assert "cluster.Rebalanced is false" in report["reason"]
@@ -230,7 +244,7 @@ def _actions_from(report: dict) -> dict[str, str]:
 
 def test_pod_that_never_becomes_ready_stops_the_rollout(cluster: FakeCluster) -> None:
     cluster.load(cluster_state(neverReady=["ignite-2"]))
-    result = cluster.run(timeout="0.5")
+    result = cluster.run(timeout=SHORT)
     assert result.rc == 1
     assert cluster.evicted() == ["ignite-2"]
     assert result.report["failedGate"] == GATE_POD_BACK
@@ -268,7 +282,7 @@ def test_eviction_refused_by_the_disruption_budget_stops_without_a_restart(
     cluster: FakeCluster,
 ) -> None:
     cluster.load(cluster_state(pdbMaxUnavailable=0))
-    result = cluster.run(timeout="0.3")
+    result = cluster.run(timeout=SHORT)
     assert result.rc == 1
     assert cluster.evicted() == []
     assert result.report["failedGate"] == GATE_EVICTION
@@ -313,7 +327,168 @@ def test_unreachable_cluster_exits_2(cluster: FakeCluster) -> None:
     cluster.load(cluster_state(unreachable=True))
     result = cluster.run()
     assert result.rc == 2
-    assert "cannot reach the cluster" in result.report["reason"]
+    assert "The connection to the server 127.0.0.1:1 was refused" in result.report["reason"]
+    assert "memcache.go" not in result.report["reason"]
+
+
+def test_a_first_call_that_fails_with_any_message_cannot_run(cluster: FakeCluster) -> None:
+    cluster.load(cluster_state(noCredentials=True))
+    result = cluster.run()
+    assert result.rc == 2
+    assert result.report["status"] == "cannot-run"
+    assert "error: EOF" in result.report["reason"]
+    assert "internal error" not in result.report["reason"]
+
+
+@pytest.mark.parametrize("user", [True, False], ids=["refused", "no-credentials"])
+def test_the_real_kubectl_against_an_unreachable_api_server_cannot_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user: bool
+) -> None:
+    argv = ["--namespace", "ignite", "--statefulset", "ignite", "--replicas", "3"]
+    rc, report = run_with_real_kubectl(main, argv, tmp_path, monkeypatch, user=user)
+    assert (rc, report["status"]) == (2, "cannot-run"), report["reason"]
+    assert REAL_KUBECTL_SAYS[user] in report["reason"]
+
+
+def test_a_kubectl_call_outside_a_gate_that_fails_cannot_run(cluster: FakeCluster) -> None:
+    cluster.load(cluster_state(podsListingFails=True))
+    result = cluster.run()
+    assert result.rc == 2
+    assert result.report["status"] == "cannot-run"
+    assert "listing pods failed" in result.report["reason"]
+    assert "error: EOF" in result.report["reason"]
+    assert result.report["updateRevision"] == NEW
+    assert cluster.evicted() == []
+
+
+def _usage_error(capsys: pytest.CaptureFixture[str], *extra: str) -> str:
+    argv = ["--namespace", "ignite", "--statefulset", "ignite", "--replicas", "3", *extra]
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv, stdout=io.StringIO(), stderr=io.StringIO())
+    assert exit_info.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--timeout", "--interval", "--call-timeout"])
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_a_number_of_seconds_that_is_not_finite_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], flag: str, value: str
+) -> None:
+    error = _usage_error(capsys, f"{flag}={value}")
+    assert f"argument {flag}" in error and "finite" in error
+
+
+@pytest.mark.parametrize("flag", ["--context", "--kubeconfig"])
+def test_a_context_or_kubeconfig_starting_with_a_dash_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], flag: str
+) -> None:
+    error = _usage_error(capsys, f"{flag}=-x")
+    assert f"argument {flag}" in error and "starts with '-'" in error
+
+
+def test_a_missing_kubeconfig_file_cannot_run(cluster: FakeCluster, tmp_path: Path) -> None:
+    result = cluster.run("--kubeconfig", str(tmp_path / "no-such-kubeconfig"))
+    assert result.rc == 2
+    assert result.report["status"] == "cannot-run"
+    assert "--kubeconfig" in result.report["reason"]
+    assert "no such file" in result.report["reason"]
+    assert cluster.state["log"] == []
+
+
+# --- a kubeconfig from the Pulumi program (CACHEMESH_KUBECONFIG) ---------------------------------
+
+KUBECONFIG_TEXT = "apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user: {token: tok-5ecret}\n"
+
+
+def test_kubeconfig_contents_reach_kubectl_as_a_file_only_its_user_reads(
+    cluster: FakeCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CACHEMESH_KUBECONFIG", KUBECONFIG_TEXT)
+    assert cluster.run().rc == 0
+    seen = {(c["kubeconfigMode"], c["kubeconfigText"]) for c in cluster.state["log"]}
+    assert seen == {("0o600", KUBECONFIG_TEXT)}
+
+
+def test_the_kubeconfig_file_written_from_contents_is_removed_afterwards(
+    cluster: FakeCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CACHEMESH_KUBECONFIG", KUBECONFIG_TEXT)
+    cluster.run()
+    argv = cluster.state["log"][0]["argv"]
+    written = Path(argv[argv.index("--kubeconfig") + 1])
+    assert not written.exists() and not written.parent.exists()
+
+
+def test_kubeconfig_contents_appear_in_no_message(
+    cluster: FakeCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CACHEMESH_KUBECONFIG", KUBECONFIG_TEXT)
+    cluster.load(cluster_state(podsListingFails=True))
+    result = cluster.run()
+    assert result.rc == 2
+    assert "tok-5ecret" not in json.dumps(result.report) + result.stderr
+    assert "cachemesh-kubeconfig-" not in json.dumps(result.report) + result.stderr
+
+
+def test_a_kubeconfig_path_is_handed_to_kubectl_as_it_is(
+    cluster: FakeCluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "kubeconfig.yaml"
+    path.write_text(KUBECONFIG_TEXT)
+    monkeypatch.setenv("CACHEMESH_KUBECONFIG", str(path))
+    cluster.run()
+    assert {c["argv"][c["argv"].index("--kubeconfig") + 1] for c in cluster.state["log"]} == {
+        str(path)
+    }
+
+
+def test_a_kubeconfig_path_that_names_no_file_cannot_run(
+    cluster: FakeCluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CACHEMESH_KUBECONFIG", str(tmp_path / "nowhere.yaml"))
+    result = cluster.run()
+    assert result.rc == 2
+    assert "CACHEMESH_KUBECONFIG (the stack's kubernetes:kubeconfig)" in result.report["reason"]
+    assert "names no existing file" in result.report["reason"]
+    assert cluster.state["log"] == []
+
+
+# --- interrupted ---------------------------------------------------------------------------------
+
+
+def _interrupt(
+    cluster: FakeCluster, tmp_path: Path, signum: int, env: dict[str, str] | None = None
+) -> InterruptedRun:
+    pidfile = tmp_path / "hung-kubectl.pid"
+    cluster.load(cluster_state(hangPidFile=str(pidfile)))
+    argv = ["--namespace", "ignite", "--statefulset", "ignite", "--replicas", "3"]
+    # The stand-in's PATH and state file are in os.environ already (the cluster fixture).
+    return interrupt_cli("checks.rollout", argv, pidfile, signum, env or {})
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_prints_an_interrupted_report_with_its_own_exit_code(
+    cluster: FakeCluster, tmp_path: Path, signum: int
+) -> None:
+    report = _interrupt(cluster, tmp_path, signum).report(signum, "reason")
+    assert report["completed"] is False
+    assert report["updateRevision"] == NEW  # what the run had read before
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_leaves_no_kubectl_call_running(
+    cluster: FakeCluster, tmp_path: Path, signum: int
+) -> None:
+    assert _interrupt(cluster, tmp_path, signum).still_running == []
+
+
+def test_a_signal_removes_the_kubeconfig_file_written_from_contents(
+    cluster: FakeCluster, tmp_path: Path
+) -> None:
+    _interrupt(cluster, tmp_path, signal.SIGTERM, {"CACHEMESH_KUBECONFIG": KUBECONFIG_TEXT})
+    argv = cluster.state["log"][0]["argv"]  # the calls before the hung one were logged
+    written = Path(argv[argv.index("--kubeconfig") + 1])
+    assert "cachemesh-kubeconfig-" in str(written) and not written.parent.exists()
 
 
 # --- control.sh output --------------------------------------------------------------------------

@@ -108,7 +108,55 @@ def test_an_unreachable_cluster_cannot_run(kubectl: Path, monkeypatch) -> None:
     monkeypatch.setenv("FAKE_KUBECTL_FAIL", "unreachable")
     rc, report, stderr = _run()
     assert rc == trust_roots.EXIT_CANNOT_RUN
-    assert "connection refused" in report["error"] and "cannot run" in stderr
+    assert "127.0.0.1:1 was refused" in report["error"] and "cannot run" in stderr
+
+
+def _serve_pods(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, listing: object) -> None:
+    (tmp_path / "pods.json").write_text(json.dumps(listing))
+    monkeypatch.setenv("FAKE_TRUST_PODS", str(tmp_path / "pods.json"))
+
+
+_UNMESHED = {
+    "metadata": {"name": "coredns-1", "namespace": "kube-system"},
+    "spec": {"containers": [{"name": "coredns"}]},
+}
+
+
+@pytest.mark.parametrize(
+    "listing",
+    [
+        {"apiVersion": "v1", "kind": "List", "items": []},
+        {"apiVersion": "v1", "kind": "List"},
+        {"apiVersion": "v1", "kind": "List", "items": [_UNMESHED]},
+    ],
+    ids=["empty", "no-items", "nothing-meshed"],
+)
+def test_a_listing_without_a_meshed_pod_cannot_tell(
+    kubectl: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, listing: dict
+) -> None:
+    # The control plane's own pods are always meshed: no meshed pod means the listing is not the
+    # cluster's (RBAC, wrong context), not that every pod is current.
+    _serve_pods(tmp_path, monkeypatch, listing)
+    rc, report, _ = _run()
+    assert rc == trust_roots.EXIT_CANNOT_RUN
+    assert report["current"] is None
+    assert "cannot tell" in report["error"]
+
+
+@pytest.mark.parametrize(
+    "item",
+    ["not-a-pod", {"metadata": "x", "spec": {}}, {"metadata": {}, "spec": {"containers": "x"}}],
+    ids=["string", "metadata-not-an-object", "containers-not-a-list"],
+)
+def test_a_malformed_pod_in_the_listing_is_a_clear_error(
+    kubectl: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, item: object
+) -> None:
+    _serve_pods(tmp_path, monkeypatch, {"kind": "List", "items": [item]})
+    rc, report, stderr = _run()
+    assert rc == trust_roots.EXIT_CANNOT_RUN
+    assert report["current"] is None
+    assert "items[0]" in report["error"]
+    assert "Traceback" not in stderr
 
 
 def test_a_missing_trust_roots_configmap_names_the_namespace_flag(kubectl: Path) -> None:
