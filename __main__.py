@@ -15,16 +15,24 @@ from components.kube import LINKERD_VERSION
 from components.linkerd import LinkerdControlPlane, LinkerdControlPlaneArgs
 from components.meshed_cache import CONTAINER_NAME, MeshedCache, MeshedCacheArgs
 from components.mtls_check import MtlsCheck, MtlsCheckArgs, all_verified, not_checked
-from components.previous_deployment import previous_outputs
+from components.previous_deployment import previous_identity, previous_outputs
 from components.trust_anchors import cache_restart_annotations, check_rotation_step
-from settings import CacheSettings, SettingsError, check_no_replacement, load_settings
+from settings import (
+    CacheSettings,
+    SettingsError,
+    check_identity_mode,
+    check_no_replacement,
+    load_settings,
+)
 from settings.outputs import cache_output_keys
 
 try:
     settings = load_settings()
-    # Judged against the last deployment: a trust-anchor rotation moves one step per `up`, and
-    # no change may make Kubernetes recreate a running cache's StatefulSet.
+    # Judged against the last deployment: a trust-anchor rotation moves one step per `up`, the
+    # identity mode does not switch with the trust bundle in one `up`, and no change may make
+    # Kubernetes recreate a running cache's StatefulSet.
     deployed = previous_outputs()
+    check_identity_mode(settings.linkerd, previous_identity(deployed))
     check_rotation_step(settings.linkerd, deployed)
     check_no_replacement(settings.caches, deployed.get("caches"))
 except SettingsError as error:

@@ -156,6 +156,9 @@ class LinkerdSettings(SettingsModel):
     # Install the Linkerd CNI plugin (chart linkerd2-cni) and run the control plane with
     # cniEnabled: no linkerd-init container in meshed pods (README.md "The CNI plugin").
     cni: bool = False
+    # The deployed `linkerdIdentity.trustRootsSha256` whose replacement in one `up` (a switch of
+    # identity mode) the user accepts, outage included (settings/immutable.py).
+    replace_trust_bundle: str | None = None
 
     @field_validator("version")
     @classmethod
@@ -170,6 +173,16 @@ class LinkerdSettings(SettingsModel):
                 f"{value} is not a chart version cachemesh knows the Gateway API pairing of "
                 f"(known: {', '.join(LINKERD_CHARTS)}); add it to LINKERD_CHARTS in "
                 "settings/linkerd.py with the Gateway API version its release notes name"
+            )
+        return value
+
+    @field_validator("replace_trust_bundle")
+    @classmethod
+    def _bundle_hash(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[0-9a-f]{64}", value):
+            raise ValueError(
+                "must be the deployed trust bundle's SHA-256, 64 lower-case hex digits, as "
+                "`pulumi stack output linkerdIdentity` shows it in trustRootsSha256"
             )
         return value
 
