@@ -24,6 +24,7 @@ from settings import (
     check_no_replacement,
     load_settings,
 )
+from settings.linkerd import proxy_lifetime_annotations
 from settings.outputs import cache_output_keys
 
 try:
@@ -104,7 +105,14 @@ caches: list[tuple[str, CacheSettings, MeshedCache]] = [
                 cache=cache,
                 meshed=meshed,
                 trust_domain=settings.linkerd.trust_domain,
-                restart_annotations=restart_annotations,
+                # + what keeps the proxy up during the node's GRACEFUL stop (per cache: the
+                # fallback waits for its own grace period; README.md "Day 2").
+                restart_annotations={
+                    **restart_annotations,
+                    **proxy_lifetime_annotations(
+                        settings.linkerd, cache.termination_grace_period_seconds
+                    ),
+                },
             ),
             opts=pulumi.ResourceOptions(depends_on=[namespaces[cache.namespace], *mesh]),
         ),
