@@ -269,7 +269,10 @@ def chain_problem(
 #   rustls's `WebPkiClientVerifier` (client auth); the client side verifies servers with
 #   `AnySanVerifier` (creds/verify.rs, `verify_server_cert_signed_by_trust_anchor`: server auth);
 #   and `Store::set_certificate` first verifies the proxy's OWN new chain with that server
-#   verifier (`validate`), so a chain without serverAuth never becomes the proxy's identity.
+#   verifier (`validate`), so a chain without serverAuth never becomes the proxy's identity; and
+#   the proxy serves no traffic and reports not ready until it has one (linkerd/app/src/lib.rs:
+#   `await_identity` before the listeners, the admin readiness latch released on
+#   `identity.ready()`).
 # - rustls/rustls rustls/src/webpki/client_verifier.rs (commit 01a4769d): the client verifier's
 #   usage is clientAuth.
 # - rustls/webpki src/verify_cert.rs at v/0.103.13 (commit 2879b2ce; the version the proxy's
@@ -278,7 +281,8 @@ def chain_problem(
 #   certificates there and are never checked), which applies `check_eku`; `KeyUsage::validate`
 #   accepts a certificate WITHOUT the extension (`RequiredIfPresent`) and otherwise only one
 #   that lists the exact purpose: anyExtendedKeyUsage is not honoured; an empty extension is
-#   `EmptyEkuExtension`. v/0.100 has the same rule (`check_eku` with `required_eku_if_present`).
+#   `EmptyEkuExtension`. v/0.100.3 (commit 5649c6a6) has the same rule (`check_eku` with
+#   `required_eku_if_present`).
 # - linkerd/linkerd2 edge-26.8.1 pkg/tls/cred.go `DecodePEMCrt`/`SignCrt` and
 #   pkg/identity/service.go `Certify` (`IntermediateCertificates: crts[1:]`): every certificate
 #   of issuerCertPem travels with each proxy's leaf as an intermediate.

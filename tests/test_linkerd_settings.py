@@ -348,12 +348,17 @@ def test_issuer_not_signed_by_the_anchor_is_refused():
     )
 
 
-def test_issuer_listing_only_client_auth_fails_gos_chain_check():
+def _issuer_listing(usages: list[x509.ObjectIdentifier]) -> tuple[dict, dict]:
+    """A bring-your-own identity whose issuer lists these extended key usages."""
     anchor = make_cert("root.linkerd.cluster.local")
-    issuer = make_cert(
-        "identity.linkerd.cluster.local", signer=anchor, extended_key_usage=[CLIENT_AUTH]
+    return byo(
+        anchor,
+        make_cert("identity.linkerd.cluster.local", signer=anchor, extended_key_usage=usages),
     )
-    config, secrets = byo(anchor, issuer)
+
+
+def test_issuer_listing_only_client_auth_fails_gos_chain_check():
+    config, secrets = _issuer_listing([CLIENT_AUTH])
     _fails(
         r"cachemesh:linkerd\.issuerCertPem: does not verify .* without serverAuth",
         config,
@@ -362,24 +367,14 @@ def test_issuer_listing_only_client_auth_fails_gos_chain_check():
 
 
 def test_issuer_listing_server_and_client_auth_is_accepted():
-    anchor = make_cert("root.linkerd.cluster.local")
-    issuer = make_cert(
-        "identity.linkerd.cluster.local",
-        signer=anchor,
-        extended_key_usage=[SERVER_AUTH, CLIENT_AUTH],
-    )
-    config, secrets = byo(anchor, issuer)
+    config, secrets = _issuer_listing([SERVER_AUTH, CLIENT_AUTH])
     assert run_program(config, secrets=secrets).outputs["linkerdHealthy"]["healthy"] is True
 
 
 def test_issuer_listing_server_auth_without_client_auth_is_refused_as_the_proxies_would():
     # Go's chain check passes it (it asks for serverAuth only); rustls-webpki, which the proxy
     # verifies client certificates with, asks every certificate below the anchor for clientAuth.
-    anchor = make_cert("root.linkerd.cluster.local")
-    issuer = make_cert(
-        "identity.linkerd.cluster.local", signer=anchor, extended_key_usage=[SERVER_AUTH]
-    )
-    config, secrets = byo(anchor, issuer)
+    config, secrets = _issuer_listing([SERVER_AUTH])
     message = _fails(
         r"cachemesh:linkerd\.issuerCertPem: the issuer certificate 'identity\.linkerd\.cluster"
         r"\.local' .* lists extended key usages without clientAuth",
@@ -392,11 +387,7 @@ def test_issuer_listing_server_auth_without_client_auth_is_refused_as_the_proxie
 
 def test_issuer_listing_only_any_extended_key_usage_is_refused_as_the_proxies_would():
     # Go accepts anyExtendedKeyUsage for any usage; webpki matches the exact purpose only.
-    anchor = make_cert("root.linkerd.cluster.local")
-    issuer = make_cert(
-        "identity.linkerd.cluster.local", signer=anchor, extended_key_usage=[ANY_USAGE]
-    )
-    config, secrets = byo(anchor, issuer)
+    config, secrets = _issuer_listing([ANY_USAGE])
     message = _fails(
         r"cachemesh:linkerd\.issuerCertPem: the issuer certificate .* without clientAuth "
         r"and serverAuth",
