@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from cachemesh_policy.proxy_lifetime import proxy_outlives_node
 from policy_helpers import MESHED, violations, workload
+
+from tests.harness import run_program
 
 GA = "config.linkerd.io/proxy-enable-native-sidecar"
 BETA = "config.beta.linkerd.io/proxy-enable-native-sidecar"
@@ -68,3 +71,22 @@ def test_an_unmeshed_workload_is_not_this_rules_business():
 def test_a_workload_that_is_not_a_cache_is_not_this_rules_business():
     rtype, props = workload("Deployment", MESHED, ports=(9090,), image="nginx:1.27")
     assert violations(proxy_outlives_node, rtype, props) == []
+
+
+def _program_statefulset(config: dict[str, Any]) -> tuple[str, Any]:
+    run = run_program(config)
+    [sts] = [r for r in run.resources if r.type == "kubernetes:apps/v1:StatefulSet"]
+    return sts.type, sts.inputs
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["native-sidecar", "wait-before-exit"])
+def test_the_programs_cache_workload_passes_in_either_mode(native):
+    config = {"linkerd": {"version": "2026.4.4", "nativeSidecar": native}}
+    assert violations(proxy_outlives_node, *_program_statefulset(config)) == []
+
+
+def test_the_programs_cache_workload_without_the_annotations_is_flagged():
+    rtype, props = _program_statefulset({"linkerd": {"version": "2026.4.4"}})
+    del props["spec"]["template"]["metadata"]["annotations"][BETA]
+    [message] = violations(proxy_outlives_node, rtype, props)
+    assert "may take up to 60 s" in message
