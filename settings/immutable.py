@@ -114,9 +114,9 @@ def identity_mode_problems(
     )
     if not deployed:
         return [
-            f"{key}: the last deployment ran the "
-            f"{'generated identity' if before == GENERATED else 'brought its own identity'} "
-            "and recorded no trust bundle hash (linkerdIdentity.trustRootsSha256), so a switch "
+            f"{key}: the last deployment "
+            f"{'ran the generated identity' if before == GENERATED else 'brought its own identity'}"
+            " and recorded no trust bundle hash (linkerdIdentity.trustRootsSha256), so a switch "
             f"of identity mode cannot be judged. {outage}. Run `pulumi up` once in the deployed "
             "mode first (it records the hash), then switch as README.md 'Switching identity "
             "mode' describes"

@@ -90,6 +90,17 @@ def test_an_acknowledgement_that_is_not_a_sha256_names_the_key():
         run_program({"linkerd": {"replaceTrustBundle": "yes"}})
 
 
+def test_a_deployment_that_recorded_no_bundle_hash_cannot_be_switched_from():
+    config, secrets = byo()
+    previous = run_program(config, secrets=secrets).outputs
+    del previous["linkerdIdentity"]["trustRootsSha256"]
+    message = _refused(
+        r"cachemesh:linkerd\.trustAnchorPem: the last deployment", {}, None, previous
+    )
+    assert "brought its own identity and recorded no trust bundle hash" in message
+    assert "Run `pulumi up` once in the deployed mode first" in message
+
+
 @pytest.mark.parametrize("mode", ["generated", "bring-your-own"])
 def test_a_first_deployment_may_choose_either_mode(mode):
     config, secrets = byo() if mode == "bring-your-own" else ({}, None)
