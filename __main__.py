@@ -15,17 +15,26 @@ from components.kube import LINKERD_VERSION
 from components.linkerd import LinkerdControlPlane, LinkerdControlPlaneArgs
 from components.meshed_cache import CONTAINER_NAME, MeshedCache, MeshedCacheArgs
 from components.mtls_check import MtlsCheck, MtlsCheckArgs, all_verified, not_checked
-from components.previous_deployment import previous_outputs
+from components.previous_deployment import previous_identity, previous_outputs
 from components.trust_anchors import cache_restart_annotations, check_rotation_step
-from settings import CacheSettings, SettingsError, check_no_replacement, load_settings
+from settings import (
+    CacheSettings,
+    SettingsError,
+    check_identity_mode,
+    check_no_replacement,
+    load_settings,
+)
 from settings.cluster_access import load_cluster_access
+from settings.linkerd import proxy_lifetime_annotations
 from settings.outputs import cache_output_keys
 
 try:
     settings = load_settings()
-    # Judged against the last deployment: a trust-anchor rotation moves one step per `up`, and
-    # no change may make Kubernetes recreate a running cache's StatefulSet.
+    # Judged against the last deployment: a trust-anchor rotation moves one step per `up`, the
+    # identity mode does not switch with the trust bundle in one `up`, and no change may make
+    # Kubernetes recreate a running cache's StatefulSet.
     deployed = previous_outputs()
+    check_identity_mode(settings.linkerd, previous_identity(deployed))
     check_rotation_step(settings.linkerd, deployed)
     check_no_replacement(settings.caches, deployed.get("caches"))
     # kubernetes:context/kubeconfig for the checks the program runs; the kubeconfig as a secret.
@@ -99,7 +108,14 @@ caches: list[tuple[str, CacheSettings, MeshedCache]] = [
                 cache=cache,
                 meshed=meshed,
                 trust_domain=settings.linkerd.trust_domain,
-                restart_annotations=restart_annotations,
+                # + what keeps the proxy up during the node's GRACEFUL stop (per cache: the
+                # fallback waits for its own grace period; README.md "Day 2").
+                restart_annotations={
+                    **restart_annotations,
+                    **proxy_lifetime_annotations(
+                        settings.linkerd, cache.termination_grace_period_seconds
+                    ),
+                },
             ),
             opts=pulumi.ResourceOptions(depends_on=[namespaces[cache.namespace], *mesh]),
         ),

@@ -10,8 +10,9 @@ Rules reproduced (golang/go src/crypto/x509/verify.go @0184fe5e, `Verify`, `buil
   it lists extended key usages, one of them is serverAuth or anyExtendedKeyUsage. Linkerd passes
   no KeyUsages, so Go asks for serverAuth alone (`Verify`: "if len(opts.KeyUsages) == 0"); the
   clientAuth its identity controller puts on the leaf certificates it issues (pkg/tls/ca.go
-  createTemplate) is not asked of the issuer chain. Go @0184fe5e tests each certificate in
-  `isValid`; later Go (parser.go @db60962b era) filters whole chains with
+  createTemplate) is not asked of the issuer chain by Go (the proxies' rustls-webpki asks it of
+  every certificate below the anchor: pki/linkerd.py `proxy_usage_problem`). Go @0184fe5e tests
+  each certificate in `isValid`; later Go (parser.go @db60962b era) filters whole chains with
   `checkChainForKeyUsage`; with the one usage asked for, both accept the same chains;
 - the leaf is accepted at once when it is itself one of the roots;
 - a parent (root or intermediate) must name the child's issuer exactly, be a CA (a v3 certificate

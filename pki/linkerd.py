@@ -12,6 +12,8 @@ Every rule names its source in linkerd/linkerd2 at edge-26.8.1
   controller's start-up (trust anchors, issuer creds, chain, CA);
 - pkg/healthcheck/healthcheck.go, category linkerd-identity — `linkerd check`: fatal algorithm and
   validity checks for every anchor and the issuer, 60-day warnings, "issued by the trust anchor".
+Beyond Linkerd's Go checks, what the proxies (rustls-webpki) ask of the issuer chain's extended key
+usages: `proxy_usage_problem`, with its sources.
 The issuer's common name is not checked by any of them (the expected name only appears in an error
 message, pkg/identity/service.go), so cachemesh does not check it either.
 """
@@ -27,6 +29,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.utils import CryptographyDeprecationWarning
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from pki import pem
 from pki.go_x509 import ChainError, parse_problem, verify
@@ -258,6 +261,99 @@ def chain_problem(
     return None
 
 
+# --- what the proxies ask of the chain (rustls-webpki, not Go) -------------------------------
+#
+# The proxies verify each other's certificates with rustls-webpki, not Go. Sources:
+# - linkerd2-proxy release/v2.364.0 (commit e5de317d; edge-26.8.1's .proxy-version),
+#   linkerd/meshtls/src/creds/store.rs: the server side verifies client certificates with
+#   rustls's `WebPkiClientVerifier` (client auth); the client side verifies servers with
+#   `AnySanVerifier` (creds/verify.rs, `verify_server_cert_signed_by_trust_anchor`: server auth);
+#   and `Store::set_certificate` first verifies the proxy's OWN new chain with that server
+#   verifier (`validate`), so a chain without serverAuth never becomes the proxy's identity; and
+#   the proxy serves no traffic and reports not ready until it has one (linkerd/app/src/lib.rs:
+#   `await_identity` before the listeners, the admin readiness latch released on
+#   `identity.ready()`).
+# - rustls/rustls rustls/src/webpki/client_verifier.rs (commit 01a4769d): the client verifier's
+#   usage is clientAuth.
+# - rustls/webpki src/verify_cert.rs at v/0.103.13 (commit 2879b2ce; the version the proxy's
+#   Cargo.lock pins): `build_chain_inner` calls `check_issuer_independent_properties` for the
+#   end entity and for every intermediate it adds to the path (trust anchors are not
+#   certificates there and are never checked), which applies `check_eku`; `KeyUsage::validate`
+#   accepts a certificate WITHOUT the extension (`RequiredIfPresent`) and otherwise only one
+#   that lists the exact purpose: anyExtendedKeyUsage is not honoured; an empty extension is
+#   `EmptyEkuExtension`. v/0.100.3 (commit 5649c6a6) has the same rule (`check_eku` with
+#   `required_eku_if_present`).
+# - linkerd/linkerd2 edge-26.8.1 pkg/tls/cred.go `DecodePEMCrt`/`SignCrt` and
+#   pkg/identity/service.go `Certify` (`IntermediateCertificates: crts[1:]`): every certificate
+#   of issuerCertPem travels with each proxy's leaf as an intermediate.
+# Go's chain check (chain_problem) asks for serverAuth alone and accepts anyExtendedKeyUsage, so
+# an issuer with serverAuth only passes `linkerd install`, `linkerd check` and the identity
+# controller, and then every inbound mTLS handshake fails.
+_PROXY_USAGES = {
+    ExtendedKeyUsageOID.CLIENT_AUTH: (
+        "clientAuth",
+        "every proxy refuses every inbound mTLS connection from its meshed peers (it verifies "
+        "the client's chain for clientAuth)",
+    ),
+    ExtendedKeyUsageOID.SERVER_AUTH: (
+        "serverAuth",
+        "no proxy accepts a certificate from the identity controller (it verifies its own chain "
+        "for serverAuth first), so meshed pods never become ready, and no outbound mTLS "
+        "handshake succeeds",
+    ),
+}
+
+
+def _listed_usages(cert: x509.Certificate) -> list[x509.ObjectIdentifier] | None:
+    """The extended key usages a certificate lists; None when it has no such extension."""
+    try:
+        return list(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _usage_name(oid: x509.ObjectIdentifier) -> str:
+    names = {
+        ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth",
+        ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth",
+        ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE: "anyExtendedKeyUsage",
+    }
+    return names.get(oid, getattr(oid, "_name", None) or oid.dotted_string)
+
+
+def proxy_usage_problem(
+    issuer_chain: list[x509.Certificate], anchors: list[x509.Certificate]
+) -> str | None:
+    """Why the proxies would refuse certificates issued under this chain: a certificate of
+    issuerCertPem (the issuer, then its intermediates; a copy of a trust anchor is skipped, as
+    webpki stops at the anchor) whose extended key usages lack clientAuth or serverAuth."""
+    for position, cert in enumerate(issuer_chain):
+        if any(cert == anchor for anchor in anchors):
+            continue
+        listed = _listed_usages(cert)
+        if listed is None:
+            continue
+        missing = [oid for oid in _PROXY_USAGES if oid not in listed]
+        if not missing:
+            continue
+        what = "the issuer certificate" if position == 0 else "intermediate"
+        names = " and ".join(_PROXY_USAGES[oid][0] for oid in missing)
+        effects = "; and ".join(_PROXY_USAGES[oid][1] for oid in missing)
+        shown = ", ".join(_usage_name(oid) for oid in listed) or "none"
+        any_note = (
+            " (anyExtendedKeyUsage does not count: rustls-webpki matches the exact purpose)"
+            if ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in listed
+            else ""
+        )
+        return (
+            f"{what} {describe(cert)} lists extended key usages without {names} "
+            f"[{shown}]{any_note}: {effects} (rustls-webpki checks the extended key usage of "
+            "every certificate below the trust anchor); re-issue it with both serverAuth and "
+            "clientAuth in extendedKeyUsage, or without the extendedKeyUsage extension"
+        )
+    return None
+
+
 def signed_by(cert: x509.Certificate, parent: x509.Certificate) -> bool:
     """Whether `parent` named and signed `cert` (the signature alone; chain_problem judges the
     rest of a chain by Go's rules)."""
@@ -342,6 +438,8 @@ def start_up_problems(
                 "(pkg/tls/cred.go Crt.Verify, run by the identity controller at start-up)",
             )
         )
+    elif (problem := proxy_usage_problem(issuer_chain, anchors)) is not None:
+        out.append(("issuerCertPem", problem))
     return out
 
 
@@ -382,6 +480,10 @@ class IdentityReport:
             "issuerWithinValidity": validity_problem(self.issuer, now) is None,
             # an error, not fatal, not a warning: `linkerd check` fails
             "issuerIssuedByTrustAnchor": chain_problem([*self.issuer_chain], [*self.anchors], now)
+            is None,
+            # cachemesh's own, not `linkerd check`'s: what the proxies' rustls-webpki asks of
+            # the chain (proxy_usage_problem); an error, like the one above
+            "proxiesAcceptIssuerChain": proxy_usage_problem([*self.issuer_chain], [*self.anchors])
             is None,
             # warnings
             "trustAnchorsValidFor60Days": not any(expiring_soon(a, now) for a in self.anchors),

@@ -25,6 +25,10 @@ Two guards, so that a missing output can never mean "nothing deployed":
   a named object anyway), and `retainOnDelete` skips the delete and lets the create run into the
   old object: none of them stops a replacement.
 `caches[].allowReplacement: true` lifts both for a deliberate replacement or removal.
+
+The same holds for the mesh's identity mode (`identity_mode_problems`): switching between the
+generated identity and bring-your-own certificates in one `up` replaces the trust bundle and the
+signer at once, which breaks every meshed connection until every meshed pod has restarted.
 """
 
 from __future__ import annotations
@@ -32,7 +36,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pki.trust_rotation import bundle_sha256, chart_bundle
 from settings.caches import CacheSettings
+from settings.linkerd import LinkerdSettings
 from settings.loader import SettingsError
 
 # Output key in each `caches` entry -> the settings attribute it records.
@@ -86,5 +92,93 @@ def check_no_replacement(
     caches: Sequence[CacheSettings], previous_caches: Mapping[str, Any] | None
 ) -> None:
     problems = replacement_problems(caches, previous_caches)
+    if problems:
+        raise SettingsError(problems)
+
+
+# `linkerdIdentity.source` of each identity mode (components/linkerd.py).
+GENERATED, BRING_YOUR_OWN = "pulumi-tls", "bring-your-own"
+_ADOPT_STEPS = (
+    "1. adopt the deployed identity as your own, which changes no certificate: "
+    "kubectl -n linkerd get configmap linkerd-identity-trust-roots "
+    "-o jsonpath='{.data.ca-bundle\\.crt}' > deployed-bundle.crt; "
+    "kubectl -n linkerd get secret linkerd-identity-issuer "
+    "-o jsonpath='{.data.crt\\.pem}' | base64 -d > deployed-issuer.crt; "
+    "kubectl -n linkerd get secret linkerd-identity-issuer "
+    "-o jsonpath='{.data.key\\.pem}' | base64 -d > deployed-issuer.key; "
+    "pulumi config set --secret --path linkerd.trustAnchorPem < deployed-bundle.crt; "
+    "pulumi config set --secret --path linkerd.issuerCertPem < deployed-issuer.crt; "
+    "pulumi config set --secret --path linkerd.issuerKeyPem < deployed-issuer.key; "
+    "the generated anchor's key and certificate are protected, so let Pulumi forget them: "
+    "pulumi state unprotect on each URN that `pulumi stack --show-urns | grep "
+    "linkerd-trust-anchor` lists; pulumi up. "
+    "2. move to your own anchor in the three bring-your-own rotation steps (README.md "
+    "'Rotating the trust anchor', 'With bring-your-own certificates')"
+)
+
+
+def identity_mode_problems(
+    linkerd: LinkerdSettings, previous_identity: Mapping[str, Any] | None
+) -> list[str]:
+    """A switch of identity mode is one safe step only when the trust bundle stays the one
+    deployed (the proxies running and the proxies to come then trust the same anchors), or when
+    `replaceTrustBundle` names the deployed bundle, accepting the outage. A first deployment (no
+    `linkerdIdentity`, or Linkerd disabled then or now) may choose either mode."""
+    if not linkerd.enabled or not previous_identity:
+        return []
+    before = previous_identity.get("source")
+    after = BRING_YOUR_OWN if linkerd.bring_your_own else GENERATED
+    if before not in (GENERATED, BRING_YOUR_OWN) or before == after:
+        return []
+    deployed = previous_identity.get("trustRootsSha256")
+    wanted = (
+        bundle_sha256(chart_bundle([linkerd.trust_anchor_pem]))
+        if linkerd.trust_anchor_pem is not None
+        else None
+    )
+    if deployed and (wanted == deployed or linkerd.replace_trust_bundle == deployed):
+        return []
+    key = "cachemesh:linkerd.trustAnchorPem"
+    outage = (
+        "Changing the trust bundle and the signer in one `up` breaks every meshed connection: "
+        "proxies started before it trust only the old anchors, proxies started after it only "
+        "the new ones, until every meshed pod (the control plane's too) has restarted, and a "
+        "cache's rollout cannot restart its pods one at a time across that split"
+    )
+    if not deployed:
+        return [
+            f"{key}: the last deployment "
+            f"{'ran the generated identity' if before == GENERATED else 'brought its own identity'}"
+            " and recorded no trust bundle hash (linkerdIdentity.trustRootsSha256), so a switch "
+            f"of identity mode cannot be judged. {outage}. Run `pulumi up` once in the deployed "
+            "mode first (it records the hash), then switch as README.md 'Switching identity "
+            "mode' describes"
+        ]
+    accept = (
+        f"To accept the outage instead: pulumi config set --path linkerd.replaceTrustBundle "
+        f"{deployed}; pulumi up; then restart the Linkerd control plane and every meshed "
+        "workload, every cache at once (`kubectl delete pod` on all its pods: an in-memory "
+        "cache loses its data), as README.md 'Switching identity mode' describes"
+    )
+    if before == GENERATED:
+        return [
+            f"{key}: the last deployment ran the generated identity (pulumi-tls, trust bundle "
+            f"sha256 {deployed}) and this configuration brings its own (sha256 {wanted}). "
+            f"{outage}. Switch in steps: {_ADOPT_STEPS}. {accept}"
+        ]
+    return [
+        f"{key}: the last deployment brought its own identity (trust bundle sha256 {deployed}) "
+        "and this configuration removes it for the generated identity, whose new trust anchor "
+        f"no running proxy trusts. {outage}. There is no step-by-step way into the generated "
+        "identity: keep linkerd.trustAnchorPem, linkerd.issuerCertPem and "
+        "linkerd.issuerKeyPem, and rotate your own anchor when needed (README.md 'Rotating the "
+        f"trust anchor', 'With bring-your-own certificates'). {accept}"
+    ]
+
+
+def check_identity_mode(
+    linkerd: LinkerdSettings, previous_identity: Mapping[str, Any] | None
+) -> None:
+    problems = identity_mode_problems(linkerd, previous_identity)
     if problems:
         raise SettingsError(problems)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -44,6 +45,59 @@ DEFAULT_LINKERD_VERSION = "2026.8.1"
 # the values cachemesh sends exist (linkerd2-cni `repairController.enabled`, linkerd-control-plane
 # `cniEnabled`). A version added to LINKERD_CHARTS is not CNI-capable until checked and added here.
 LINKERD_CNI_CHARTS: frozenset[str] = frozenset(LINKERD_CHARTS)
+# How each chart version keeps a meshed pod's proxy up while the pod stops, read from
+# linkerd/linkerd2 at each edge-YY.M.N tag (README.md "The proxy outlives the node's GRACEFUL
+# stop"):
+# - edge-26.1.1 (d22fbc71) .. edge-26.5.1 (f37b69d2): the injector reads
+#   config.beta.linkerd.io/proxy-enable-native-sidecar, then the alpha one (pkg/inject/inject.go
+#   applyAnnotationOverrides; pkg/k8s/labels.go); `proxy.nativeSidecar: false` by default
+#   (charts/linkerd-control-plane/values.yaml); the proxy template refuses it together with
+#   waitBeforeExitSeconds (charts/partials/templates/_proxy.tpl: `fail "proxy.nativeSidecar and
+#   waitBeforeExitSeconds cannot be used simultaneously"`).
+# - edge-26.5.2 (3e3e7872, commit 009a25fa "promote native sidecars to GA and enable by default")
+#   .. edge-26.8.3 (19a0d90d): config.linkerd.io/proxy-enable-native-sidecar first, then beta,
+#   then alpha; `nativeSidecar: true` by default; the `fail` is gone and the preStop that
+#   waitBeforeExitSeconds adds is skipped for a native sidecar (_proxy.tpl `if and (not
+#   .Values.proxy.nativeSidecar) ...`).
+# - Chart.yaml kubeVersion: ">=1.23.0-0" up to edge-26.4.4, ">=1.31.0-0" from edge-26.5.1 (and
+#   `linkerd check`'s pkg/k8s/api.go minAPIVersion likewise): Helm refuses the chart on an older
+#   cluster.
+# The wait annotation is config.alpha.linkerd.io/proxy-wait-before-exit-seconds in every version.
+NATIVE_SIDECAR_ANNOTATION = "config.linkerd.io/proxy-enable-native-sidecar"
+NATIVE_SIDECAR_ANNOTATION_BETA = "config.beta.linkerd.io/proxy-enable-native-sidecar"
+WAIT_BEFORE_EXIT_ANNOTATION = "config.alpha.linkerd.io/proxy-wait-before-exit-seconds"
+# Native sidecars need the SidecarContainers feature gate: beta and on by default from Kubernetes
+# 1.29. Without it the API server drops an init container's restartPolicy
+# (kubernetes/kubernetes pkg/api/pod/util.go dropDisabledFields, commit b917be64), so the
+# proxy becomes an init container that never exits and the pod never starts.
+NATIVE_SIDECAR_MIN_KUBERNETES = (1, 29)
+
+
+@dataclass(frozen=True)
+class ProxyLifetime:
+    """What one chart version's proxy injector reads and defaults to."""
+
+    # The native-sidecar annotation the injector reads first.
+    native_sidecar_annotation: str
+    native_sidecar_by_default: bool
+    # The oldest Kubernetes the chart installs on (Chart.yaml kubeVersion).
+    min_kubernetes: tuple[int, int]
+
+
+def _proxy_lifetime(version: str) -> ProxyLifetime:
+    parts = tuple(int(p) for p in version.split("."))
+    ga = parts >= (2026, 5, 2)
+    return ProxyLifetime(
+        native_sidecar_annotation=NATIVE_SIDECAR_ANNOTATION
+        if ga
+        else NATIVE_SIDECAR_ANNOTATION_BETA,
+        native_sidecar_by_default=ga,
+        min_kubernetes=(1, 31) if parts >= (2026, 5, 1) else (1, 23),
+    )
+
+
+LINKERD_PROXY_LIFETIME: dict[str, ProxyLifetime] = {v: _proxy_lifetime(v) for v in LINKERD_CHARTS}
+
 # Linkerd refuses older Gateway API CRDs: "please upgrade to Gateway API v1.1.1 or later"
 # (pkg/healthcheck/healthcheck.go CheckGatewayAPICRDs).
 MIN_GATEWAY_API = (1, 1, 1)
@@ -156,6 +210,14 @@ class LinkerdSettings(SettingsModel):
     # Install the Linkerd CNI plugin (chart linkerd2-cni) and run the control plane with
     # cniEnabled: no linkerd-init container in meshed pods (README.md "The CNI plugin").
     cni: bool = False
+    # Keep each meshed cache pod's proxy up for the node's whole stop as a Kubernetes native
+    # sidecar (Kubernetes 1.29 or later); false: delay the proxy's stop by the pod's grace period
+    # with proxy-wait-before-exit-seconds instead (README.md "The proxy outlives the node's
+    # GRACEFUL stop").
+    native_sidecar: bool = True
+    # The deployed `linkerdIdentity.trustRootsSha256` whose replacement in one `up` (a switch of
+    # identity mode) the user accepts, outage included (settings/immutable.py).
+    replace_trust_bundle: str | None = None
 
     @field_validator("version")
     @classmethod
@@ -170,6 +232,16 @@ class LinkerdSettings(SettingsModel):
                 f"{value} is not a chart version cachemesh knows the Gateway API pairing of "
                 f"(known: {', '.join(LINKERD_CHARTS)}); add it to LINKERD_CHARTS in "
                 "settings/linkerd.py with the Gateway API version its release notes name"
+            )
+        return value
+
+    @field_validator("replace_trust_bundle")
+    @classmethod
+    def _bundle_hash(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[0-9a-f]{64}", value):
+            raise ValueError(
+                "must be the deployed trust bundle's SHA-256, 64 lower-case hex digits, as "
+                "`pulumi stack output linkerdIdentity` shows it in trustRootsSha256"
             )
         return value
 
@@ -314,3 +386,20 @@ def trust_anchor_problems(linkerd: LinkerdSettings, key: Callable[..., str]) -> 
     elif not linkerd.bring_your_own:
         problems += plan_problems(linkerd.trust_anchors.plan)
     return problems
+
+
+def proxy_lifetime_annotations(linkerd: LinkerdSettings, grace_seconds: int) -> dict[str, str]:
+    """Pod-template annotations that keep a meshed cache pod's proxy up while its node stops
+    (at most `grace_seconds`, terminationGracePeriodSeconds), in the words `linkerd.version`'s
+    injector reads: the native sidecar, or else a preStop sleep of the whole grace period. Never
+    both: versions before edge-26.5.2 refuse the pair. The native-sidecar annotation is always
+    written, "false" too, so neither the chart's default nor a namespace annotation decides."""
+    if not linkerd.enabled:
+        return {}
+    facts = LINKERD_PROXY_LIFETIME[linkerd.version]
+    if linkerd.native_sidecar:
+        return {facts.native_sidecar_annotation: "true"}
+    return {
+        facts.native_sidecar_annotation: "false",
+        WAIT_BEFORE_EXIT_ANNOTATION: str(grace_seconds),
+    }

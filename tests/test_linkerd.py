@@ -10,6 +10,7 @@ import fake_providers
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID
 from harness import run_program
 from linkerd_chart_values import known_paths
 from linkerd_testing import (
@@ -336,6 +337,7 @@ def test_identity_outputs_report_expiry_dates_and_health(default_run):
         "issuerUsesSupportedCrypto": True,
         "issuerWithinValidity": True,
         "issuerIssuedByTrustAnchor": True,
+        "proxiesAcceptIssuerChain": True,
         "trustAnchorsValidFor60Days": True,
         "issuerValidFor60Days": True,
         "warnings": [],
@@ -399,6 +401,35 @@ def test_health_flags_a_p384_anchor_as_unhealthy():
     issuer = make_cert("identity.linkerd.cluster.local", signer=anchor)
     report = linkerd_pki.identity_report(anchor.cert_pem, issuer.cert_pem, linkerd_pki.utc_now())
     assert report.checks()["trustAnchorsUseSupportedCrypto"] is False
+    assert report.healthy is False
+
+
+def test_health_flags_an_issuer_without_client_auth_as_unhealthy():
+    # `linkerd check` passes it (Go asks for serverAuth only); the proxies would not.
+    anchor = make_cert("root.linkerd.cluster.local")
+    issuer = make_cert(
+        "identity.linkerd.cluster.local",
+        signer=anchor,
+        extended_key_usage=[ExtendedKeyUsageOID.SERVER_AUTH],
+    )
+    report = linkerd_pki.identity_report(anchor.cert_pem, issuer.cert_pem, linkerd_pki.utc_now())
+    assert report.checks()["issuerIssuedByTrustAnchor"] is True
+    assert report.checks()["proxiesAcceptIssuerChain"] is False
+    assert report.healthy is False
+
+
+def test_health_flags_an_intermediate_without_server_auth_as_unhealthy():
+    anchor = make_cert("root.linkerd.cluster.local")
+    middle = make_cert(
+        "intermediate.linkerd.cluster.local",
+        signer=anchor,
+        extended_key_usage=[ExtendedKeyUsageOID.CLIENT_AUTH],
+    )
+    issuer = make_cert("identity.linkerd.cluster.local", signer=middle)
+    report = linkerd_pki.identity_report(
+        anchor.cert_pem, issuer.cert_pem + middle.cert_pem, linkerd_pki.utc_now()
+    )
+    assert report.checks()["proxiesAcceptIssuerChain"] is False
     assert report.healthy is False
 
 

@@ -16,6 +16,8 @@ from harness import run_program
 from linkerd_testing import CONTROL_PLANE, Pair, byo, make_cert
 
 CLIENT_AUTH = ExtendedKeyUsageOID.CLIENT_AUTH
+SERVER_AUTH = ExtendedKeyUsageOID.SERVER_AUTH
+ANY_USAGE = ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE
 
 # What `openssl ecparam -name prime256v1 -genkey` writes before the key.
 EC_PARAMETERS_P256 = (
@@ -346,26 +348,69 @@ def test_issuer_not_signed_by_the_anchor_is_refused():
     )
 
 
-@pytest.mark.parametrize(
-    ("usages", "accepted"),
-    [
-        ([ExtendedKeyUsageOID.CLIENT_AUTH], False),
-        ([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH], True),
-        ([ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE], True),
-    ],
-)
-def test_issuer_extended_key_usage_must_allow_server_auth_if_listed(usages, accepted):
+def _issuer_listing(usages: list[x509.ObjectIdentifier]) -> tuple[dict, dict]:
+    """A bring-your-own identity whose issuer lists these extended key usages."""
     anchor = make_cert("root.linkerd.cluster.local")
-    issuer = make_cert("identity.linkerd.cluster.local", signer=anchor, extended_key_usage=usages)
+    return byo(
+        anchor,
+        make_cert("identity.linkerd.cluster.local", signer=anchor, extended_key_usage=usages),
+    )
+
+
+def test_issuer_listing_only_client_auth_fails_gos_chain_check():
+    config, secrets = _issuer_listing([CLIENT_AUTH])
+    _fails(
+        r"cachemesh:linkerd\.issuerCertPem: does not verify .* without serverAuth",
+        config,
+        secrets,
+    )
+
+
+def test_issuer_listing_server_and_client_auth_is_accepted():
+    config, secrets = _issuer_listing([SERVER_AUTH, CLIENT_AUTH])
+    assert run_program(config, secrets=secrets).outputs["linkerdHealthy"]["healthy"] is True
+
+
+def test_issuer_listing_server_auth_without_client_auth_is_refused_as_the_proxies_would():
+    # Go's chain check passes it (it asks for serverAuth only); rustls-webpki, which the proxy
+    # verifies client certificates with, asks every certificate below the anchor for clientAuth.
+    config, secrets = _issuer_listing([SERVER_AUTH])
+    message = _fails(
+        r"cachemesh:linkerd\.issuerCertPem: the issuer certificate 'identity\.linkerd\.cluster"
+        r"\.local' .* lists extended key usages without clientAuth",
+        config,
+        secrets,
+    )
+    assert "refuses every inbound mTLS connection" in message
+    assert "re-issue it with both serverAuth and clientAuth" in message
+
+
+def test_issuer_listing_only_any_extended_key_usage_is_refused_as_the_proxies_would():
+    # Go accepts anyExtendedKeyUsage for any usage; webpki matches the exact purpose only.
+    config, secrets = _issuer_listing([ANY_USAGE])
+    message = _fails(
+        r"cachemesh:linkerd\.issuerCertPem: the issuer certificate .* without clientAuth "
+        r"and serverAuth",
+        config,
+        secrets,
+    )
+    assert "anyExtendedKeyUsage" in message
+
+
+def test_intermediate_listing_server_auth_without_client_auth_is_refused():
+    anchor = make_cert("root.linkerd.cluster.local")
+    middle = make_cert(
+        "intermediate.linkerd.cluster.local", signer=anchor, extended_key_usage=[SERVER_AUTH]
+    )
+    issuer = make_cert("identity.linkerd.cluster.local", signer=middle)
     config, secrets = byo(anchor, issuer)
-    if accepted:
-        assert run_program(config, secrets=secrets).outputs["linkerdHealthy"]["healthy"] is True
-    else:
-        _fails(
-            r"cachemesh:linkerd\.issuerCertPem: does not verify .* without serverAuth",
-            config,
-            secrets,
-        )
+    secrets["linkerd"]["issuerCertPem"] = issuer.cert_pem + middle.cert_pem
+    _fails(
+        r"cachemesh:linkerd\.issuerCertPem: intermediate 'intermediate\.linkerd\.cluster\.local' "
+        r".* lists extended key usages without clientAuth",
+        config,
+        secrets,
+    )
 
 
 def test_trust_anchor_listing_only_client_auth_is_refused():

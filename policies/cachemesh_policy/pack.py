@@ -5,6 +5,7 @@ from __future__ import annotations
 from pulumi_policy import EnforcementLevel, Policy
 
 from .authorization_rules import AUTHORIZATION_POLICIES
+from .proxy_lifetime import proxy_outlives_node
 from .rules import RESOURCE_POLICIES
 from .stack_rules import STACK_POLICIES
 
@@ -19,7 +20,12 @@ PACK_DESCRIPTION = (
 )
 PACK_ENFORCEMENT_LEVEL = EnforcementLevel.ADVISORY
 
-POLICIES: list[Policy] = [*RESOURCE_POLICIES, *STACK_POLICIES, *AUTHORIZATION_POLICIES]
+POLICIES: list[Policy] = [
+    *RESOURCE_POLICIES,
+    *STACK_POLICIES,
+    *AUTHORIZATION_POLICIES,
+    proxy_outlives_node,
+]
 
 
 def default_levels() -> dict[str, str]:

@@ -36,6 +36,7 @@ EXPECTED_LEVELS = {
     "server-opaque-protocol": "mandatory",
     "add-linkerd-mesh-injection": "disabled",
     "add-linkerd-policy-annotation": "disabled",
+    "proxy-outlives-node": "advisory",
 }
 
 
