@@ -10,23 +10,46 @@ import pulumi
 from components.cache_alerts import CacheAlerts, CacheAlertsArgs
 from components.cache_namespace import CacheNamespace, CacheNamespaceArgs
 from components.cache_rollout import CacheRollout, CacheRolloutArgs
+from components.existing_linkerd import (
+    ClusterLinkerd,
+    ExistingLinkerd,
+    ExistingLinkerdArgs,
+    check_control_plane_switch,
+    read_cluster_linkerd,
+)
 from components.gateway_api import GatewayApiCrds, GatewayApiCrdsArgs
 from components.kube import LINKERD_VERSION
 from components.linkerd import LinkerdControlPlane, LinkerdControlPlaneArgs
 from components.meshed_cache import CONTAINER_NAME, MeshedCache, MeshedCacheArgs
 from components.mtls_check import MtlsCheck, MtlsCheckArgs, all_verified, not_checked
-from components.previous_deployment import previous_outputs
+from components.previous_deployment import previous_identity, previous_outputs
 from components.trust_anchors import cache_restart_annotations, check_rotation_step
 from settings import CacheSettings, SettingsError, check_no_replacement, load_settings
 from settings.outputs import cache_output_keys
 
+kubernetes_config = pulumi.Config("kubernetes")
+cluster_linkerd: ClusterLinkerd | None = None
 try:
     settings = load_settings()
-    # Judged against the last deployment: a trust-anchor rotation moves one step per `up`, and
-    # no change may make Kubernetes recreate a running cache's StatefulSet.
+    # Judged against the last deployment: a trust-anchor rotation moves one step per `up`, the
+    # control plane is not swapped under running caches, and no change may make Kubernetes
+    # recreate a running cache's StatefulSet.
     deployed = previous_outputs()
+    check_control_plane_switch(
+        settings.linkerd.control_plane, settings.linkerd.enabled, previous_identity(deployed)
+    )
     check_rotation_step(settings.linkerd, deployed)
     check_no_replacement(settings.caches, deployed.get("caches"))
+    if settings.linkerd.existing:
+        # The cluster's own Linkerd (README.md "Using the cluster's Linkerd"): read before
+        # anything is registered, refused with the fix when there is none to use.
+        cluster_linkerd = read_cluster_linkerd(
+            kubernetes_config.get("context"),
+            kubernetes_config.get("kubeconfig"),
+            settings.linkerd.trust_domain
+            if "trust_domain" in settings.linkerd.model_fields_set
+            else None,
+        )
 except SettingsError as error:
     # A clean message naming each key, no traceback, and nothing registered.
     raise pulumi.RunError(str(error)) from None
@@ -38,10 +61,16 @@ if not meshed:
         "between cache nodes is plain TCP, unencrypted and unauthenticated."
     )
 
-# Gateway API CRDs -> Linkerd CRDs -> control plane -> every cache (README.md).
+# Gateway API CRDs -> Linkerd CRDs -> control plane -> every cache (README.md); with the
+# cluster's existing Linkerd, only the component that carries what was read from it.
 mesh: list[pulumi.Resource] = []
-control_plane: LinkerdControlPlane | None = None
-if meshed:
+control_plane: LinkerdControlPlane | ExistingLinkerd | None = None
+trust_domain = settings.linkerd.trust_domain
+if cluster_linkerd is not None:
+    control_plane = ExistingLinkerd("linkerd", ExistingLinkerdArgs(cluster=cluster_linkerd))
+    trust_domain = cluster_linkerd.trust_domain
+    mesh.append(control_plane)
+elif meshed:
     gateway_api = (
         GatewayApiCrds(
             "gateway-api",
@@ -82,7 +111,7 @@ for namespace in settings.namespaces:
 # the control plane is ready): a Linkerd upgrade reaches the proxies only when the pods restart,
 # and each trust-anchor rotation step must reach them too (README.md "Rotating the trust anchor").
 restart_annotations: dict[str, str] = cache_restart_annotations(settings.linkerd)
-if meshed:
+if meshed and cluster_linkerd is None:
     restart_annotations[LINKERD_VERSION] = settings.linkerd.version
 
 # (output key, settings, component) per cache, in configuration order.
@@ -95,7 +124,7 @@ caches: list[tuple[str, CacheSettings, MeshedCache]] = [
             MeshedCacheArgs(
                 cache=cache,
                 meshed=meshed,
-                trust_domain=settings.linkerd.trust_domain,
+                trust_domain=trust_domain,
                 restart_annotations=restart_annotations,
             ),
             opts=pulumi.ResourceOptions(depends_on=[namespaces[cache.namespace], *mesh]),
@@ -122,7 +151,6 @@ pulumi.export(
     },
 )
 
-kubernetes_config = pulumi.Config("kubernetes")
 # The StatefulSets are OnDelete: each cache's pods are restarted by its rollout, one at a time and
 # only when the cluster is whole and rebalanced (README "Day 2").
 rollouts: dict[str, CacheRollout] = {
