@@ -10,8 +10,11 @@
 #   an unattended run never deploys to whatever kubectl happens to point at; the one exception is
 #   a kind cluster this script has just created for the stack, whose context it records.
 # With no usable kube context and `kind` installed, it creates a kind cluster named cachemesh
-# first. Installs nothing else. The published passphrase `cachemesh-dev` is the default for the
-# `dev` stack only; every other stack needs PULUMI_CONFIG_PASSPHRASE(_FILE) of its own.
+# first (one control-plane and two worker nodes, scripts/kind-cachemesh.yaml, so the caches can
+# spread). Installs nothing else. New stacks use the passphrase secrets provider unless
+# CACHEMESH_SECRETS_PROVIDER names another (`default`: the backend's own, e.g. Pulumi Cloud's;
+# `awskms://…`); the published passphrase `cachemesh-dev` is the default for the `dev` stack only,
+# every other passphrase stack needs PULUMI_CONFIG_PASSPHRASE(_FILE) of its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stack=${1:-dev}; shift || true
@@ -34,7 +37,8 @@ need kubectl "Install kubectl: https://kubernetes.io/docs/tasks/tools/"
 
 : "${PULUMI_BACKEND_URL:=file://$PWD/.pulumi-state}"
 export PULUMI_BACKEND_URL
-if [[ -z ${PULUMI_CONFIG_PASSPHRASE+set} && -z ${PULUMI_CONFIG_PASSPHRASE_FILE:-} ]]; then
+secrets_provider=${CACHEMESH_SECRETS_PROVIDER:-passphrase}
+if [[ $secrets_provider == passphrase && -z ${PULUMI_CONFIG_PASSPHRASE+set} && -z ${PULUMI_CONFIG_PASSPHRASE_FILE:-} ]]; then
   if [[ $stack == dev ]]; then
     # Published in README.md: it protects nothing. Only for the throw-away dev stack.
     export PULUMI_CONFIG_PASSPHRASE=cachemesh-dev
@@ -49,7 +53,7 @@ created_kind=false
 if ! kubectl config current-context >/dev/null 2>&1; then
   if command -v kind >/dev/null 2>&1; then
     echo "No kube context: creating a kind cluster named cachemesh." >&2
-    kind create cluster --name cachemesh
+    kind create cluster --name cachemesh --config scripts/kind-cachemesh.yaml
     created_kind=true
   else
     echo "error: kubectl has no current context. Point it at a cluster, or install kind (https://kind.sigs.k8s.io/) and rerun." >&2
@@ -57,7 +61,7 @@ if ! kubectl config current-context >/dev/null 2>&1; then
   fi
 fi
 
-pulumi stack select --create "$stack" --secrets-provider passphrase
+pulumi stack select --create "$stack" --secrets-provider "$secrets_provider"
 context=$(pulumi config get kubernetes:context --stack "$stack" 2>/dev/null || true)
 source="the stack's kubernetes:context"
 if [[ -z $context && $created_kind == true ]]; then

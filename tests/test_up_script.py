@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from harness import PROJECT_ROOT, put_on_path
 
 FAKE = Path(__file__).parent / "fixtures" / "up" / "fake_cli.py"
@@ -99,7 +100,9 @@ def test_unattended_up_deploys_to_the_cluster_the_stack_names(tools):
 def test_unattended_up_may_use_the_kind_cluster_it_just_created_and_records_it(tools):
     result = up("dev", "--yes")  # no kube context at all
     assert result.returncode == 0, result.stderr
-    assert ["create", "cluster", "--name", "cachemesh"] in [c["argv"] for c in tools.calls("kind")]
+    assert [c["argv"] for c in tools.calls("kind")] == [
+        ["create", "cluster", "--name", "cachemesh", "--config", "scripts/kind-cachemesh.yaml"]
+    ]
     assert ["config", "set", "kubernetes:context", "kind-cachemesh", "--stack", "dev"] in [
         c["argv"] for c in tools.calls()
     ]
@@ -128,6 +131,16 @@ def test_any_other_stack_without_its_own_passphrase_is_refused_before_pulumi_run
     assert tools.calls() == []
 
 
+def test_a_stack_with_another_secrets_provider_needs_no_passphrase(tools, monkeypatch):
+    tools.context("prod-eu")
+    monkeypatch.setenv("CACHEMESH_SECRETS_PROVIDER", "default")
+    result = up("prod", terminal=True)
+    assert result.returncode == 0, result.stderr
+    [select] = [c for c in tools.calls() if c["argv"][:2] == ["stack", "select"]]
+    assert select["argv"][-2:] == ["--secrets-provider", "default"]
+    assert select["passphrase"] is None
+
+
 def test_another_stack_runs_with_its_own_passphrase(tools, monkeypatch):
     tools.context("prod-eu")
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "s3cret-of-prod")
@@ -151,3 +164,9 @@ def test_the_makefile_sets_the_passphrase_for_dev_only():
 
     assert exported("dev") == "[cachemesh-dev]"
     assert exported("prod") == "[]"
+
+
+def test_the_kind_cluster_make_up_creates_has_two_workers_to_spread_the_caches_over():
+    config = yaml.safe_load((PROJECT_ROOT / "scripts" / "kind-cachemesh.yaml").read_text())
+    assert config["apiVersion"] == "kind.x-k8s.io/v1alpha4"
+    assert [n["role"] for n in config["nodes"]] == ["control-plane", "worker", "worker"]
