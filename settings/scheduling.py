@@ -28,15 +28,22 @@ ZONE_KEY = "topology.kubernetes.io/zone"
 _NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 
 
+def _is_dns_subdomain(value: str) -> bool:
+    try:
+        dns_subdomain(value)
+    except ValueError:
+        return False
+    return True
+
+
 def qualified_name(value: str) -> str:
     prefix, sep, name = value.rpartition("/")
-    if sep:
-        dns_subdomain(prefix)
-    if not name or len(name) > 63 or not _NAME.match(name):
+    bad_prefix = bool(sep) and not _is_dns_subdomain(prefix)
+    if bad_prefix or not name or len(name) > 63 or not _NAME.match(name):
         raise ValueError(
             f"{value!r} is not a Kubernetes label or annotation key: write [prefix/]name, the "
             "name at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter "
-            "or digit (for example node.kubernetes.io/instance-type)"
+            "or digit, the prefix a DNS name (for example node.kubernetes.io/instance-type)"
         )
     return value
 

@@ -80,23 +80,23 @@ class KubectlCluster:
 
     def _get(self, argv: list[str]) -> str:
         assert argv[:2] == ["kubectl", "get"], argv
-        namespace, found, i = "default", [], 2
+        # Flags that take a value, and the one that takes none; anything else is KIND/NAME.
+        with_value = {"-o", "-n", "--context", "--kubeconfig"}
+        flags: dict[str, str] = {}
         wanted: list[tuple[str, str]] = []
-        flags = {"--ignore-not-found": False, "-o": True, "-n": True, "--context": True}
-        flags["--kubeconfig"] = True
-        seen: dict[str, str] = {}
-        while i < len(argv):
-            word = argv[i]
-            if word in flags:
-                seen[word] = argv[i + 1] if flags[word] else ""
-                i += 2 if flags[word] else 1
-                continue
-            resource, _, name = word.partition("/")
-            assert resource in KINDS and name, f"unsupported argument {word!r}"
-            wanted.append((resource, name))
-            i += 1
-        assert seen.get("-o") == "json" and "--ignore-not-found" in seen, argv
-        namespace = seen.get("-n", namespace)
+        words = iter(argv[2:])
+        for word in words:
+            if word in with_value:
+                flags[word] = next(words)
+            elif word == "--ignore-not-found":
+                flags[word] = ""
+            else:
+                resource, _, name = word.partition("/")
+                assert resource in KINDS and name, f"unsupported argument {word!r}"
+                wanted.append((resource, name))
+        assert flags.get("-o") == "json" and "--ignore-not-found" in flags, argv
+        namespace = flags.get("-n", "default")
+        found = []
         for resource, name in wanted:
             kind, namespaced = KINDS[resource]
             for obj in self.objects:
@@ -108,7 +108,7 @@ class KubectlCluster:
                 found.append(obj)
         if not found:
             return ""
-        listing = {"apiVersion": "v1", "items": found, "kind": "List", "metadata": {}}
+        listing = {"apiVersion": "v1", "items": found, "kind": "List"}
         listing["metadata"] = {"resourceVersion": ""}
         return json.dumps(listing, indent=4) + "\n"
 

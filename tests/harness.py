@@ -256,6 +256,16 @@ class _Mocks(pulumi.runtime.Mocks):
         return dict(faker(args)) if faker else {}
 
 
+def _where(request: Any, response: Any) -> dict[str, str]:
+    """Type, name, URN and parent of a registered or read resource."""
+    return {
+        "type": request.type,
+        "name": request.name,
+        "urn": response.urn,
+        "parent": request.parent,
+    }
+
+
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
@@ -269,10 +279,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         raw = _struct_to_dict(request.object)
         self.records.append(
             Registered(
-                type=request.type,
-                name=request.name,
-                urn=response.urn,
-                parent=request.parent,
+                **_where(request, response),
                 custom=request.custom,
                 # Plain values; which of them were secret is kept in secret_inputs.
                 inputs=_strip_secrets(rpc.deserialize_properties(request.object)),
@@ -308,22 +315,18 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.type == STACK_REFERENCE:
             return response
         state = _strip_secrets(rpc.deserialize_properties(response.properties))
-        self.records.append(
-            Registered(
-                type=request.type,
-                name=request.name,
-                urn=response.urn,
-                parent=request.parent,
-                custom=True,
-                inputs=state,
-                outputs=state,
-                dependencies=list(request.dependencies),
-                property_dependencies={},
-                secret_inputs=set(),
-                options={},
-                read=True,
-            )
+        read = Registered(
+            **_where(request, response),
+            custom=True,
+            inputs=state,
+            outputs=state,
+            dependencies=list(request.dependencies),
+            property_dependencies={},
+            secret_inputs=set(),
+            options={},
+            read=True,
         )
+        self.records.append(read)
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:

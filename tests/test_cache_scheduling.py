@@ -285,7 +285,7 @@ def test_no_knob_set_leaves_the_pod_template_without_them():
         (
             {"serviceAccount": {"annotations": {"/role": "x"}}},
             "caches[0].serviceAccount.annotations",
-            "not a DNS name",
+            "the key '/role': '/role' is not a Kubernetes label or annotation key",
         ),
         (
             {"placement": {"spreadAcrossNodes": "Never"}},
@@ -300,3 +300,11 @@ def test_a_bad_scheduling_key_is_refused_naming_the_key(extra, key, says):
     [problem] = caught.value.problems
     assert problem.startswith(f"cachemesh:{key}"), problem
     assert says in problem
+
+
+def test_a_bad_mapping_key_is_named_with_the_path_that_removes_it():
+    with pytest.raises(SettingsError) as caught:
+        validate_settings(_cache(nodeSelector={"pool name": "caches"}))
+    [problem] = caught.value.problems
+    assert problem.startswith("cachemesh:caches[0].nodeSelector: the key 'pool name': ")
+    assert "pulumi config rm --path 'caches[0].nodeSelector[\"pool name\"]'" in problem
