@@ -10,6 +10,7 @@ import pulumi
 from components.cache_alerts import CacheAlerts, CacheAlertsArgs
 from components.cache_namespace import CacheNamespace, CacheNamespaceArgs
 from components.cache_rollout import CacheRollout, CacheRolloutArgs
+from components.cache_scheduling import BACKUPS_ON_OTHER_NODES, backup_filter_change
 from components.existing_linkerd import (
     ClusterLinkerd,
     ExistingLinkerd,
@@ -146,10 +147,18 @@ pulumi.export(
             "serviceAccount": component.service_account_name,
             "identity": component.identity,
             "meshed": meshed,
+            BACKUPS_ON_OTHER_NODES: cache.placement.backups_on_other_nodes,
         }
         for key, cache, component in caches
     },
 )
+# Ignite keeps a running cache's backup placement: say so when the setting changes under it.
+deployed_caches = deployed.get("caches")
+for key, cache, component in caches:
+    previous = deployed_caches.get(key) if isinstance(deployed_caches, dict) else None
+    note = backup_filter_change(key, cache, previous)
+    if note is not None:
+        pulumi.log.warn(note, resource=component)
 
 # The StatefulSets are OnDelete: each cache's pods are restarted by its rollout, one at a time and
 # only when the cluster is whole and rebalanced (README "Day 2").

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi_kubernetes as k8s
@@ -38,6 +39,8 @@ from settings.scheduling import HOSTNAME_KEY, ZONE_KEY, as_kubernetes
 # is created, so the pods must restart for a change to reach them.
 SERVICE_ACCOUNT_CHECKSUM = "cachemesh.io/service-account-sha256"
 NODE_NAME_FIELD = "spec.nodeName"
+# The `caches` output key that records whether the cache was deployed with the backup filter.
+BACKUPS_ON_OTHER_NODES = "backupsOnOtherNodes"
 
 
 def topology_spread(cache: CacheSettings) -> list[dict[str, Any]]:
@@ -104,3 +107,30 @@ def template_annotations(cache: CacheSettings) -> dict[str, str]:
         return {}
     text = json.dumps(annotations, sort_keys=True)
     return {SERVICE_ACCOUNT_CHECKSUM: hashlib.sha256(text.encode()).hexdigest()}
+
+
+def backup_filter_change(
+    key: str, cache: CacheSettings, deployed: Mapping[str, Any] | None
+) -> str | None:
+    """A warning when `placement.backupsOnOtherNodes` differs from what the running cache was
+    deployed with (`deployed`: its entry of the last deployment's `caches` output; deployed
+    before the key existed = without the filter). A cache's affinity function is fixed
+    cluster-wide when the cache is created, so the changed XML reaches the pods (they restart
+    through the rollout) but not the running cache. Observed with ignite-core 2.16.0: every node
+    that created the cache without the filter replaced, one by one, by nodes with it, and 378 of
+    1024 partitions still had both copies on nodes of one attribute value (README.md "Ignite
+    places backups on other nodes")."""
+    if deployed is None:
+        return None
+    was = bool(deployed.get(BACKUPS_ON_OTHER_NODES, False))
+    now = cache.placement.backups_on_other_nodes
+    if was == now:
+        return None
+    what = "keeps backups off the primary's node" if now else "lets both copies share a node"
+    return (
+        f"cachemesh:caches[{key}].placement.backupsOnOtherNodes is now {str(now).lower()}: the "
+        f"new configuration {what}, but a running cache keeps the placement it was created with "
+        "(Ignite fixes a cache's affinity function cluster-wide). The pods restart through the "
+        "rollout with the new configuration; the change reaches the cache only when it is "
+        "created again, after every node has stopped (an in-memory cache loses its data then)"
+    )

@@ -308,3 +308,35 @@ def test_a_bad_mapping_key_is_named_with_the_path_that_removes_it():
     [problem] = caught.value.problems
     assert problem.startswith("cachemesh:caches[0].nodeSelector: the key 'pool name': ")
     assert "pulumi config rm --path 'caches[0].nodeSelector[\"pool name\"]'" in problem
+
+
+# --- a running cache keeps its placement ------------------------------------------------------
+
+DEPLOYED_BEFORE_THE_KEY = {"caches": {"ignite": {"namespace": "ignite", "replicas": 2}}}
+
+
+def _placement_warnings(run: ProgramRun) -> list[str]:
+    return [w for w in run.warnings() if "placement.backupsOnOtherNodes" in w]
+
+
+def test_the_caches_output_records_whether_backups_are_kept_on_other_nodes():
+    assert run_program().outputs["caches"]["ignite"]["backupsOnOtherNodes"] is True
+
+
+def test_turning_the_filter_on_for_a_running_cache_warns_that_the_cache_keeps_its_placement():
+    [warning] = _placement_warnings(run_program(previous_outputs=DEPLOYED_BEFORE_THE_KEY))
+    assert "caches[ignite].placement.backupsOnOtherNodes is now true" in warning
+    assert "a running cache keeps the placement it was created with" in warning
+
+
+def test_turning_the_filter_off_for_a_running_cache_warns_too():
+    deployed = {"caches": {"ignite": {"backupsOnOtherNodes": True}}}
+    run = run_program(_cache(placement={"backupsOnOtherNodes": False}), previous_outputs=deployed)
+    [warning] = _placement_warnings(run)
+    assert "is now false" in warning
+
+
+def test_an_unchanged_setting_or_a_first_deployment_says_nothing():
+    deployed = {"caches": {"ignite": {"backupsOnOtherNodes": True}}}
+    assert _placement_warnings(run_program(previous_outputs=deployed)) == []
+    assert _placement_warnings(run_program()) == []
