@@ -5,8 +5,13 @@ PYTHON ?= python3
 VENV ?= .venv
 STACK ?= dev
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
-# The dev stack's documented default passphrase; set your own for anything that matters.
+# The dev stack's published passphrase, for the dev stack only: any other stack needs its own
+# PULUMI_CONFIG_PASSPHRASE(_FILE) (scripts/up.sh refuses to run one without).
+ifeq ($(STACK),dev)
 export PULUMI_CONFIG_PASSPHRASE ?= cachemesh-dev
+endif
+# YES=1: deploy without asking (CI); the stack must then set kubernetes:context (scripts/up.sh).
+YES ?=
 
 .PHONY: up preview preview-policies destroy outputs test lint format policy-venv clean
 
@@ -28,8 +33,9 @@ policies/venv/.installed: policies/requirements.txt
 policy-venv: policies/venv/.installed
 
 ## Deploy the dev stack: venv, local state, stack, a kind cluster if there is no kube context.
+## Prints the target context, shows the preview and asks (YES=1: no question, explicit context).
 up: $(VENV)/.runtime-installed
-	scripts/up.sh $(STACK)
+	scripts/up.sh $(STACK) $(if $(filter 1 true yes,$(YES)),--yes)
 
 preview: $(VENV)/.runtime-installed
 	scripts/up.sh $(STACK) --preview

@@ -10,6 +10,14 @@ import pulumi
 from components.cache_alerts import CacheAlerts, CacheAlertsArgs
 from components.cache_namespace import CacheNamespace, CacheNamespaceArgs
 from components.cache_rollout import CacheRollout, CacheRolloutArgs
+from components.cache_scheduling import BACKUPS_ON_OTHER_NODES, backup_filter_change
+from components.existing_linkerd import (
+    ClusterLinkerd,
+    ExistingLinkerd,
+    ExistingLinkerdArgs,
+    check_control_plane_switch,
+    read_cluster_linkerd,
+)
 from components.gateway_api import GatewayApiCrds, GatewayApiCrdsArgs
 from components.kube import LINKERD_VERSION
 from components.linkerd import LinkerdControlPlane, LinkerdControlPlaneArgs
@@ -28,17 +36,33 @@ from settings.cluster_access import load_cluster_access
 from settings.linkerd import proxy_lifetime_annotations
 from settings.outputs import cache_output_keys
 
+kubernetes_config = pulumi.Config("kubernetes")
+cluster_linkerd: ClusterLinkerd | None = None
 try:
     settings = load_settings()
     # Judged against the last deployment: a trust-anchor rotation moves one step per `up`, the
-    # identity mode does not switch with the trust bundle in one `up`, and no change may make
-    # Kubernetes recreate a running cache's StatefulSet.
+    # identity mode does not switch with the trust bundle in one `up`, the control plane is not
+    # swapped under running caches, and no change may make Kubernetes recreate a running cache's
+    # StatefulSet.
     deployed = previous_outputs()
     check_identity_mode(settings.linkerd, previous_identity(deployed))
+    check_control_plane_switch(
+        settings.linkerd.control_plane, settings.linkerd.enabled, previous_identity(deployed)
+    )
     check_rotation_step(settings.linkerd, deployed)
     check_no_replacement(settings.caches, deployed.get("caches"))
     # kubernetes:context/kubeconfig for the checks the program runs; the kubeconfig as a secret.
     cluster_access = load_cluster_access()
+    if settings.linkerd.existing:
+        # The cluster's own Linkerd (README.md "Using the cluster's Linkerd"): read before
+        # anything is registered, refused with the fix when there is none to use.
+        cluster_linkerd = read_cluster_linkerd(
+            kubernetes_config.get("context"),
+            kubernetes_config.get("kubeconfig"),
+            settings.linkerd.trust_domain
+            if "trust_domain" in settings.linkerd.model_fields_set
+            else None,
+        )
 except SettingsError as error:
     # A clean message naming each key, no traceback, and nothing registered.
     raise pulumi.RunError(str(error)) from None
@@ -50,10 +74,16 @@ if not meshed:
         "between cache nodes is plain TCP, unencrypted and unauthenticated."
     )
 
-# Gateway API CRDs -> Linkerd CRDs -> control plane -> every cache (README.md).
+# Gateway API CRDs -> Linkerd CRDs -> control plane -> every cache (README.md); with the
+# cluster's existing Linkerd, only the component that carries what was read from it.
 mesh: list[pulumi.Resource] = []
-control_plane: LinkerdControlPlane | None = None
-if meshed:
+control_plane: LinkerdControlPlane | ExistingLinkerd | None = None
+trust_domain = settings.linkerd.trust_domain
+if cluster_linkerd is not None:
+    control_plane = ExistingLinkerd("linkerd", ExistingLinkerdArgs(cluster=cluster_linkerd))
+    trust_domain = cluster_linkerd.trust_domain
+    mesh.append(control_plane)
+elif meshed:
     gateway_api = (
         GatewayApiCrds(
             "gateway-api",
@@ -94,7 +124,7 @@ for namespace in settings.namespaces:
 # the control plane is ready): a Linkerd upgrade reaches the proxies only when the pods restart,
 # and each trust-anchor rotation step must reach them too (README.md "Rotating the trust anchor").
 restart_annotations: dict[str, str] = cache_restart_annotations(settings.linkerd)
-if meshed:
+if meshed and cluster_linkerd is None:
     restart_annotations[LINKERD_VERSION] = settings.linkerd.version
 
 # (output key, settings, component) per cache, in configuration order.
@@ -107,7 +137,7 @@ caches: list[tuple[str, CacheSettings, MeshedCache]] = [
             MeshedCacheArgs(
                 cache=cache,
                 meshed=meshed,
-                trust_domain=settings.linkerd.trust_domain,
+                trust_domain=trust_domain,
                 # + what keeps the proxy up during the node's GRACEFUL stop (per cache: the
                 # fallback waits for its own grace period; README.md "Day 2").
                 restart_annotations={
@@ -136,10 +166,18 @@ pulumi.export(
             "serviceAccount": component.service_account_name,
             "identity": component.identity,
             "meshed": meshed,
+            BACKUPS_ON_OTHER_NODES: cache.placement.backups_on_other_nodes,
         }
         for key, cache, component in caches
     },
 )
+# Ignite keeps a running cache's backup placement: say so when the setting changes under it.
+deployed_caches = deployed.get("caches")
+for key, cache, component in caches:
+    previous = deployed_caches.get(key) if isinstance(deployed_caches, dict) else None
+    note = backup_filter_change(key, cache, previous)
+    if note is not None:
+        pulumi.log.warn(note, resource=component)
 
 # The StatefulSets are OnDelete: each cache's pods are restarted by its rollout, one at a time and
 # only when the cluster is whole and rebalanced (README "Day 2").

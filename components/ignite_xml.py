@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from settings.caches import CacheConfiguration
-from settings.products import SpringBean
+from settings.caches import CacheConfiguration, CacheMode
+from settings.products import BackupFilter, SpringBean
 
 BEANS_NS = "http://www.springframework.org/schema/beans"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
@@ -55,17 +55,32 @@ def _cache_properties(cache: CacheConfiguration) -> tuple[tuple[str, str], ...]:
     return tuple(props)
 
 
+def _affinity(cache_bean: ET.Element, backup_filter: BackupFilter) -> None:
+    """`affinity`: the rendezvous function with a backup filter on the node-name attribute, in
+    the form of the class's own Spring example (a String[] constructor argument)."""
+    prop = ET.SubElement(cache_bean, _tag("property"), {"name": "affinity"})
+    function = ET.SubElement(prop, _tag("bean"), {"class": backup_filter.affinity_class})
+    filter_prop = ET.SubElement(function, _tag("property"), {"name": "affinityBackupFilter"})
+    bean = ET.SubElement(filter_prop, _tag("bean"), {"class": backup_filter.filter_class})
+    arg = ET.SubElement(bean, _tag("constructor-arg"))
+    names = ET.SubElement(arg, _tag("array"), {"value-type": "java.lang.String"})
+    ET.SubElement(names, _tag("value")).text = backup_filter.attribute
+
+
 def render_ignite_config(
     *,
     caches: tuple[CacheConfiguration, ...],
     discovery_address: str,
     plugin_beans: tuple[SpringBean, ...] = (),
     pod_addresses: tuple[str, ...] = (),
+    backup_filter: BackupFilter | None = None,
 ) -> str:
     """The node configuration of the guide, for the given caches, plugins and discovery address.
 
     `pod_addresses` (each pod's stable DNS name) follow the guide's Service name in the IP
-    finder's list: Apache Ignite resolves a name there to ONE address (README.md, "Discovery")."""
+    finder's list: Apache Ignite resolves a name there to ONE address (README.md, "Discovery").
+    `backup_filter` keeps every PARTITIONED cache's backups off its primary's Kubernetes node
+    (REPLICATED caches have a copy on every node, so there is nothing to place)."""
     ET.register_namespace("", BEANS_NS)
     ET.register_namespace("xsi", XSI_NS)
     root = ET.Element(_tag("beans"), {f"{{{XSI_NS}}}schemaLocation": SCHEMA_LOCATION})
@@ -79,11 +94,13 @@ def render_ignite_config(
 
     cache_list = _list_property(cfg, "cacheConfiguration")
     for cache in caches:
-        _bean(
+        cache_bean = _bean(
             cache_list,
             "org.apache.ignite.configuration.CacheConfiguration",
             _cache_properties(cache),
         )
+        if backup_filter is not None and cache.cache_mode is CacheMode.PARTITIONED:
+            _affinity(cache_bean, backup_filter)
 
     if plugin_beans:
         plugin_list = _list_property(cfg, "pluginConfigurations")

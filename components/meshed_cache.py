@@ -17,6 +17,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.cache_authorization import CacheAuthorization, CacheAuthorizationArgs
+from components.cache_scheduling import (
+    backup_filter,
+    node_name_env,
+    pod_scheduling,
+    service_account_annotations,
+    template_annotations,
+)
 from components.ignite_xml import render_ignite_config
 from components.kube import (
     AUTHORIZATION_MODE,
@@ -167,6 +174,7 @@ class MeshedCache(pulumi.ComponentResource):
             discovery_address=service_dns,
             plugin_beans=product.plugin_beans,
             pod_addresses=pod_dns,
+            backup_filter=backup_filter(cache),
         )
         # The restart checksum leaves the pod list out: changing `replicas` changes the list in
         # the ConfigMap but restarts no running pod (they are in the ring already; new pods read
@@ -175,6 +183,7 @@ class MeshedCache(pulumi.ComponentResource):
             caches=cache.cache_configurations,
             discovery_address=service_dns,
             plugin_beans=product.plugin_beans,
+            backup_filter=backup_filter(cache),
         )
         config_map = k8s.core.v1.ConfigMap(
             f"{ns}/{cache.name}-config",
@@ -183,7 +192,9 @@ class MeshedCache(pulumi.ComponentResource):
             opts=child,
         )
         service_account = k8s.core.v1.ServiceAccount(
-            f"{ns}/{cache.name}", metadata=meta(cache.name), opts=child
+            f"{ns}/{cache.name}",
+            metadata=meta(cache.name, service_account_annotations(cache)),
+            opts=child,
         )
         service_spec: k8s.core.v1.ServiceSpecArgsDict = {
             "cluster_ip": "None",
@@ -278,7 +289,10 @@ class MeshedCache(pulumi.ComponentResource):
             "name": CONTAINER_NAME,
             "image": cache.effective_image,
             "resources": resources,
-            "env": [{"name": k, "value": v} for k, v in NODE_ENV],
+            "env": [
+                *(k8s.core.v1.EnvVarArgsDict(name=k, value=v) for k, v in NODE_ENV),
+                *node_name_env(cache),
+            ],
             "ports": [{"container_port": p.number} for p in product.ports],
             "volume_mounts": mounts,
             "lifecycle": {"pre_stop": {"exec_": {"command": ["/bin/sh", "-c", STOP_NODE_SCRIPT]}}},
@@ -293,9 +307,12 @@ class MeshedCache(pulumi.ComponentResource):
                     **mesh,
                     CONFIG_CHECKSUM: checksum,
                     **dict(sorted(args.restart_annotations.items())),
+                    **template_annotations(cache),
                 },
             },
             "spec": {
+                # Optional keys built from validated settings (a partial PodSpec is no TypedDict).
+                **pod_scheduling(cache),  # type: ignore[typeddict-item]
                 "service_account_name": cache.name,
                 "termination_grace_period_seconds": cache.termination_grace_period_seconds,
                 "volumes": volumes,

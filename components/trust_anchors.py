@@ -233,8 +233,9 @@ def identity_extras(
 
 def cache_restart_annotations(cfg: LinkerdSettings) -> dict[str, str]:
     """Pod template annotations (MeshedCacheArgs.restart_annotations) that change at every
-    rotation step, so each step restarts the caches through their one restart path."""
-    if not cfg.enabled:
+    rotation step, so each step restarts the caches through their one restart path. None with
+    the cluster's existing Linkerd: its rotation is the platform team's."""
+    if not cfg.enabled or cfg.existing:
         return {}
     if not cfg.bring_your_own:
         return generated_restart_annotations(cfg.trust_anchors.plan)
@@ -257,7 +258,7 @@ def trusted_is_configured(cfg: LinkerdSettings) -> bool:
 def check_rotation_step(cfg: LinkerdSettings, deployed: Mapping[str, Any]) -> None:
     """Refuse a generated-identity configuration that is not one step from the deployed one
     (`deployed`: the stack outputs of the last deployment, components/previous_deployment.py)."""
-    if not cfg.enabled or cfg.bring_your_own:
+    if not cfg.enabled or cfg.bring_your_own or cfg.existing:
         return
     previous = previous_plan(previous_identity(deployed))
     if previous is None:

@@ -11,6 +11,16 @@ from pydantic import AfterValidator, BeforeValidator, Field, field_validator
 from settings.base import Quantity, SettingsModel, dns1123_label
 from settings.products import PRODUCTS, Product, ProductKey
 from settings.rollout import RolloutSettings
+from settings.scheduling import (
+    Affinity,
+    LabelValue,
+    Placement,
+    PriorityClassName,
+    QualifiedName,
+    SecretName,
+    ServiceAccountSettings,
+    Toleration,
+)
 
 # A StatefulSet's pods carry a `controller-revision-hash` label of NAME-<10 chars>, which must stay
 # a 63-character label; Kubernetes therefore caps StatefulSet names at 52 in practice.
@@ -135,6 +145,15 @@ class CacheSettings(SettingsModel):
     termination_grace_period_seconds: int = Field(default=60, ge=0)
     # How CacheRollout restarts the pods after a pod template change (README "Day 2").
     rollout: RolloutSettings = RolloutSettings()
+    # Where the pods run (settings/scheduling.py, README "Scheduling"): all of it goes into the
+    # pod template, so a change restarts the pods through the gated rollout.
+    placement: Placement = Placement()
+    node_selector: dict[QualifiedName, LabelValue] = Field(default_factory=dict)
+    tolerations: tuple[Toleration, ...] = ()
+    affinity: Affinity | None = None
+    priority_class_name: PriorityClassName | None = None
+    image_pull_secrets: tuple[SecretName, ...] = ()
+    service_account: ServiceAccountSettings = ServiceAccountSettings()
 
     @field_validator("cache_configurations")
     @classmethod

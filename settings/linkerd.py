@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -196,6 +197,10 @@ class TrustAnchorSettings(SettingsModel):
 
 class LinkerdSettings(SettingsModel):
     enabled: bool = True
+    # managed: cachemesh installs the Gateway API CRDs and Linkerd (charts, certificates).
+    # existing: the cluster's own Linkerd is used as it is, read from the cluster
+    # (components/existing_linkerd.py).
+    control_plane: Literal["managed", "existing"] = "managed"
     version: str = DEFAULT_LINKERD_VERSION
     trust_domain: DnsSubdomain = "cluster.local"
     certificates: CertificateSettings = CertificateSettings()
@@ -266,6 +271,11 @@ class LinkerdSettings(SettingsModel):
         return self.trust_anchor_pem is not None
 
     @property
+    def existing(self) -> bool:
+        """The caches use the control plane the cluster already runs (cachemesh installs none)."""
+        return self.enabled and self.control_plane == "existing"
+
+    @property
     def gateway_api_version(self) -> str:
         return LINKERD_CHARTS[self.version]
 
@@ -277,6 +287,8 @@ def linkerd_problems(
     full_key: Callable[[tuple[str, ...]], str],
 ) -> list[str]:
     """Rules across `cachemesh:linkerd` and `cachemesh:gatewayApi` keys (each key is valid)."""
+    if linkerd.control_plane == "existing":
+        return existing_control_plane_problems(linkerd, gateway_api, full_key)
     problems: list[str] = []
     certs = linkerd.certificates
 
@@ -403,3 +415,59 @@ def proxy_lifetime_annotations(linkerd: LinkerdSettings, grace_seconds: int) -> 
         facts.native_sidecar_annotation: "false",
         WAIT_BEFORE_EXIT_ANNOTATION: str(grace_seconds),
     }
+
+
+# `cachemesh:linkerd` keys that describe what cachemesh installs; with `controlPlane: existing` it
+# installs nothing, so each is refused rather than silently ignored (field -> what it would do).
+MANAGED_ONLY: dict[str, str] = {
+    "version": "pins the Linkerd charts cachemesh installs",
+    "cni": "installs the Linkerd CNI plugin",
+    "certificates": "sets the validity of the certificates cachemesh makes",
+    "trust_anchors": "rotates the trust anchors cachemesh makes",
+    "trust_anchor_pem": "hands your trust anchor to the Linkerd cachemesh installs",
+    "issuer_cert_pem": "hands your issuer to the Linkerd cachemesh installs",
+    "issuer_key_pem": "hands your issuer key to the Linkerd cachemesh installs",
+    "rotate_trust_anchor": "was removed",
+}
+
+
+def existing_control_plane_problems(
+    linkerd: LinkerdSettings,
+    gateway_api: GatewayApiSettings,
+    full_key: Callable[[tuple[str, ...]], str],
+) -> list[str]:
+    """`controlPlane: existing`: cachemesh installs no Gateway API CRDs, no chart and no
+    certificate, so every key that configures them is refused with the reason; trust-anchor
+    rotation and certificates are the platform team's (README.md "Using the cluster's Linkerd")."""
+    mode = full_key(("linkerd", "controlPlane"))
+    if not linkerd.enabled:
+        return [
+            f"{mode}: is existing, but {full_key(('linkerd', 'enabled'))} is false (no mesh at "
+            "all). Either remove it: pulumi config rm --path linkerd.controlPlane, or enable "
+            "Linkerd: pulumi config set --path linkerd.enabled true"
+        ]
+    problems: list[str] = []
+    for field, does in MANAGED_ONLY.items():
+        if field not in linkerd.model_fields_set:
+            continue
+        alias = LinkerdSettings.model_fields[field].alias or field
+        if field in ("trust_anchors", "trust_anchor_pem", "issuer_cert_pem", "issuer_key_pem"):
+            why = (
+                "trust-anchor rotation and the identity certificates belong to the platform team "
+                "that runs the cluster's Linkerd (it rotates them with its own tooling; "
+                "`linkerdIdentity` shows the trust roots cachemesh reads)"
+            )
+        else:
+            why = "the cluster's Linkerd is the platform team's, and cachemesh installs nothing"
+        problems.append(
+            f"{full_key(('linkerd', alias))}: {does}, but {mode} is existing: {why}. Remove it: "
+            f"pulumi config rm --path linkerd.{alias} (or set {mode} managed to have cachemesh "
+            "install its own Linkerd, on a cluster that has none)"
+        )
+    if gateway_api.model_fields_set:
+        problems.append(
+            f"{full_key(('gatewayApi',))}: configures the Gateway API CRDs cachemesh installs, "
+            f"but {mode} is existing: the cluster's Linkerd brings (or was installed against) its "
+            "own. Remove it: pulumi config rm gatewayApi"
+        )
+    return problems

@@ -88,6 +88,14 @@ def _describe(error: Mapping[str, Any]) -> str:
             f"Fix the spelling or remove it with: pulumi config rm --path '{path}'"
         )
     message = error["msg"].removeprefix("Value error, ")
+    if len(loc) >= 2 and loc[-1] == "[key]":
+        # pydantic's location of a bad key of a mapping (nodeSelector, annotations): the key
+        # itself, then "[key]". Pulumi's --path spells such a key ["..."].
+        where, bad = config_key(loc[:-2]), loc[-2]
+        return (
+            f"{full_key(loc[:-2])}: the key {bad!r}: {message}. Remove it with: pulumi config rm "
+            f"--path '{where}[\"{bad}\"]', and set the value under a valid key"
+        )
     if loc and loc[-1] in SECRET_KEYS:
         fix = f"pulumi config set --secret {path} < gridgain-license.xml"
         return f"{key}: {message}. Set it with: {fix}"

@@ -80,6 +80,34 @@ class LicenseSpec:
 
 
 @dataclass(frozen=True)
+class BackupFilter:
+    """How a product keeps a partition's backup copies off the Kubernetes node of its primary: an
+    affinity function whose backup filter compares one node attribute, set from the pod's node
+    name. Every environment variable of the JVM becomes a node attribute (IgniteConfiguration
+    `includeProperties` unset): apache/ignite IgniteKernal `fillNodeAttributes` ("Stick all
+    environment settings into node attributes"); ClusterNodeAttributeAffinityBackupFilter then
+    refuses a backup candidate whose attribute values equal those of a node already chosen for
+    the partition, and assigns fewer backups rather than two copies on one group (apache/ignite
+    and gridgain/gridgain modules/core/.../cache/affinity/rendezvous/
+    ClusterNodeAttributeAffinityBackupFilter.java; gridgain/gridgain 7903984 has the public
+    String... constructor Spring calls)."""
+
+    affinity_class: str
+    filter_class: str
+    # The environment variable (= node attribute) that holds the Kubernetes node name.
+    attribute: str
+
+
+RENDEZVOUS_BY_NODE = BackupFilter(
+    affinity_class="org.apache.ignite.cache.affinity.rendezvous.RendezvousAffinityFunction",
+    filter_class=(
+        "org.apache.ignite.cache.affinity.rendezvous.ClusterNodeAttributeAffinityBackupFilter"
+    ),
+    attribute="CACHEMESH_K8S_NODE_NAME",
+)
+
+
+@dataclass(frozen=True)
 class VersionedProbe:
     """A REST request the product answers from `since` on, better than the default probe."""
 
@@ -104,6 +132,8 @@ class Product:
     liveness_probe_path: str = "/ignite?cmd=version"
     # Readiness probes that say more than "kernel started", newest last; chosen by image version.
     readiness_probes_since: tuple[VersionedProbe, ...] = ()
+    # Keeps backups off the primary's Kubernetes node (caches[i].placement.backupsOnOtherNodes).
+    backup_filter: BackupFilter = RENDEZVOUS_BY_NODE
 
     def readiness_probe_path_for(self, image: str) -> str:
         """The readiness request for this image: the newest probe its version has, or the
@@ -184,6 +214,7 @@ PRODUCTS: dict[ProductKey, Product] = {
         default_image="apacheignite/ignite:2.16.0",
         image_repositories=("apacheignite/ignite",),
         ports=CACHE_PORTS,
+        backup_filter=RENDEZVOUS_BY_NODE,
     ),
     ProductKey.GRIDGAIN8: Product(
         key=ProductKey.GRIDGAIN8,
@@ -201,6 +232,7 @@ PRODUCTS: dict[ProductKey, Product] = {
             ),
         ),
         license=GRIDGAIN_LICENSE,
+        backup_filter=RENDEZVOUS_BY_NODE,
         readiness_probes_since=(
             # 503 "rebalance in progress" while the node still has MOVING partitions (latched
             # once ready). gridgain/gridgain tag 8.9.35 (4943067a994), commit 4dfefa9 "GG-42091",

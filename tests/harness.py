@@ -42,6 +42,9 @@ OutputFaker = Callable[[pulumi_mocks.MockResourceArgs], Mapping[str, Any]]
 OUTPUT_FAKERS: dict[str, OutputFaker] = {}
 # Fake results of provider functions (invokes), keyed by token.
 CALL_FAKERS: dict[str, Callable[[pulumi_mocks.MockCallArgs], Mapping[str, Any]]] = {}
+# The live state a provider answers a read (`Resource.get`) with, keyed by resource type; the
+# faker raises for an object that does not exist.
+READ_FAKERS: dict[str, Callable[[pulumi_mocks.MockResourceArgs], Mapping[str, Any]]] = {}
 
 
 def _secret_paths(value: Any, path: str = "") -> Iterator[str]:
@@ -100,6 +103,8 @@ class Registered:
     property_dependencies: dict[str, list[str]]
     secret_inputs: set[str]
     options: dict[str, Any]
+    # A `Resource.get` read of an existing object (outputs only), not a registration.
+    read: bool = False
 
     @property
     def kubernetes_object(self) -> dict[str, Any]:
@@ -230,15 +235,40 @@ class _Mocks(pulumi.runtime.Mocks):
             ):
                 raise ValueError(f"unknown stack {name!r}")
             return name, {"name": name, "outputs": self.previous_outputs, "secretOutputNames": []}
+        if args.resource_id:
+            return self._read(args)
         outputs = dict(args.inputs)
         faker = OUTPUT_FAKERS.get(args.typ)
         if faker is not None:
             outputs.update(faker(args))
         return f"{args.name}-id", outputs
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, None]:
+    @staticmethod
+    def _read(args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
+        """A read answers with the requested id and the object's live state; a read of an object
+        that does not exist fails the run (pulumi-kubernetes answers a 404 with an empty
+        response, provider/pkg/provider/provider.go Read `deleteResponse`, 94977969; the engine
+        then fails the read step)."""
+        faker = READ_FAKERS.get(args.typ)
+        if faker is None:
+            raise Exception(f"resource '{args.resource_id}' does not exist")
+        return str(args.resource_id), dict(faker(args))
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> dict:
+        # A bare dict: MockMonitor.Invoke iterates the second item of a tuple as check failures,
+        # so (result, None) fails there (pulumi sdk/python/lib/pulumi/runtime/mocks.py Invoke).
         faker = CALL_FAKERS.get(args.token)
-        return (dict(faker(args)) if faker else {}), None
+        return dict(faker(args)) if faker else {}
+
+
+def _where(request: Any, response: Any) -> dict[str, str]:
+    """Type, name, URN and parent of a registered or read resource."""
+    return {
+        "type": request.type,
+        "name": request.name,
+        "urn": response.urn,
+        "parent": request.parent,
+    }
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -254,10 +284,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         raw = _struct_to_dict(request.object)
         self.records.append(
             Registered(
-                type=request.type,
-                name=request.name,
-                urn=response.urn,
-                parent=request.parent,
+                **_where(request, response),
                 custom=request.custom,
                 # Plain values; which of them were secret is kept in secret_inputs.
                 inputs=_strip_secrets(rpc.deserialize_properties(request.object)),
@@ -286,6 +313,25 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 },
             )
         )
+        return response
+
+    def ReadResource(self, request: Any) -> Any:
+        response = super().ReadResource(request)
+        if request.type == STACK_REFERENCE:
+            return response
+        state = _strip_secrets(rpc.deserialize_properties(response.properties))
+        read = Registered(
+            **_where(request, response),
+            custom=True,
+            inputs=state,
+            outputs=state,
+            dependencies=list(request.dependencies),
+            property_dependencies={},
+            secret_inputs=set(),
+            options={},
+            read=True,
+        )
+        self.records.append(read)
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -22,15 +23,38 @@ def load_reference(name: str) -> list[dict[str, Any]]:
 # for a backup before it stops (README "Day 2").
 _WORK_DIRECTORY = '<property name="workDirectory" value="/ignite/work"/>'
 _GRACEFUL = '<property name="shutdownPolicy" value="GRACEFUL"/>'
+# Issue 22: a PARTITIONED cache's backups go to another Kubernetes node than its primary (the
+# node name reaches Ignite as an environment variable, README "Spreading a cache").
+_BACKUPS = '<property name="backups" value="1"/>'
+_BACKUP_FILTER = (
+    '<property name="affinity">'
+    '<bean class="org.apache.ignite.cache.affinity.rendezvous.RendezvousAffinityFunction">'
+    '<property name="affinityBackupFilter">'
+    '<bean class="org.apache.ignite.cache.affinity.rendezvous.'
+    'ClusterNodeAttributeAffinityBackupFilter">'
+    '<constructor-arg><array value-type="java.lang.String"><value>CACHEMESH_K8S_NODE_NAME</value>'
+    "</array></constructor-arg></bean></property></bean></property>"
+)
+# … which reads the pod's node name from the downward API.
+_NODE_NAME_ENV = {
+    "name": "CACHEMESH_K8S_NODE_NAME",
+    "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}},
+}
 
 
 def with_departures(reference: dict[str, Any]) -> dict[str, Any]:
     """The guide's object with cachemesh's deliberate departures applied."""
+    if reference.get("kind") == "StatefulSet":
+        patched_set = copy.deepcopy(reference)
+        patched_set["spec"]["template"]["spec"]["containers"][0]["env"].append(_NODE_NAME_ENV)
+        return patched_set
     if reference.get("kind") != "ConfigMap" or "ignite-config.xml" not in reference.get("data", {}):
         return reference
     xml = reference["data"]["ignite-config.xml"]
     assert _WORK_DIRECTORY in xml, "the guide's XML no longer has its workDirectory property"
     patched = xml.replace(_WORK_DIRECTORY, _WORK_DIRECTORY + _GRACEFUL, 1)
+    assert patched.count(_BACKUPS) == 1, "the guide's XML no longer has one PARTITIONED cache"
+    patched = patched.replace(_BACKUPS, _BACKUPS + _BACKUP_FILTER, 1)
     return {**reference, "data": {**reference["data"], "ignite-config.xml": patched}}
 
 

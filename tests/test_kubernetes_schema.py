@@ -43,6 +43,50 @@ STACKS = {
         {"gridgainLicense": LICENSE_XML},
     ),
     "unmeshed": ({"linkerd": {"enabled": False}}, None),
+    # Every scheduling knob and the downward-API node name (issue 22).
+    "scheduling-knobs": (
+        {
+            "caches": [
+                {
+                    "name": "ignite",
+                    "nodeSelector": {"node.kubernetes.io/pool": "caches"},
+                    "tolerations": [
+                        {"key": "dedicated", "value": "caches", "effect": "NoSchedule"},
+                        {"operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 30},
+                    ],
+                    "affinity": {
+                        "nodeAffinity": {
+                            "preferredDuringSchedulingIgnoredDuringExecution": [
+                                {
+                                    "weight": 10,
+                                    "preference": {
+                                        "matchExpressions": [
+                                            {"key": "disk", "operator": "Gt", "values": ["100"]}
+                                        ]
+                                    },
+                                }
+                            ]
+                        },
+                        "podAffinity": {
+                            "requiredDuringSchedulingIgnoredDuringExecution": [
+                                {
+                                    "labelSelector": {
+                                        "matchExpressions": [{"key": "app", "operator": "Exists"}]
+                                    },
+                                    "topologyKey": "topology.kubernetes.io/zone",
+                                    "namespaces": ["clients"],
+                                }
+                            ]
+                        },
+                    },
+                    "priorityClassName": "cache-critical",
+                    "imagePullSecrets": ["gridgain-registry"],
+                    "serviceAccount": {"annotations": {"iam.gke.io/gcp-service-account": "x@y"}},
+                }
+            ]
+        },
+        None,
+    ),
 }
 
 

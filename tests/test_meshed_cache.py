@@ -282,6 +282,7 @@ def test_caches_output_describes_each_cache_for_dashboards() -> None:
             "serviceAccount": "orders",
             "identity": "orders.shop.serviceaccount.identity.linkerd.cluster.local",
             "meshed": True,
+            "backupsOnOtherNodes": True,
         }
     }
 

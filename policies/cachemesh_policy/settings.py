@@ -27,6 +27,10 @@ DEFAULT_NAMESPACES: tuple[str, ...] = ("*",)
 DEFAULT_SERVER_WORKLOAD_KINDS: tuple[str, ...] = ("Deployment",)
 #: Chart names that install the Linkerd control plane.
 DEFAULT_CONTROL_PLANE_CHARTS: tuple[str, ...] = ("linkerd-control-plane", "linkerd2")
+#: Resource types that stand for a control plane the stack uses but does not install: cachemesh's
+#: `linkerd.controlPlane: existing` registers this component only after reading the cluster's
+#: Linkerd (its CRDs, trust roots and an available proxy injector), and every cache waits for it.
+DEFAULT_EXISTING_CONTROL_PLANE_TYPES: tuple[str, ...] = ("cachemesh:index:ExistingLinkerd",)
 
 
 def _port_list(default: tuple[int, ...], description: str) -> dict[str, Any]:
@@ -139,6 +143,12 @@ _CONTROL_PLANE_CHARTS_SCHEMA = _string_list(
     "Helm chart names that install the Linkerd control plane.",
 )
 
+_EXISTING_CONTROL_PLANE_TYPES_SCHEMA = _string_list(
+    DEFAULT_EXISTING_CONTROL_PLANE_TYPES,
+    "Resource types that stand for a Linkerd control plane the stack uses but does not install "
+    "(read from the cluster before the caches).",
+)
+
 CACHE_PROPERTIES: dict[str, dict[str, Any]] = {
     "cachePorts": _PORTS_SCHEMA,
     "cacheImages": _IMAGES_SCHEMA,
@@ -172,6 +182,7 @@ CONTROL_PLANE_PROPERTIES: dict[str, dict[str, Any]] = {
     **CACHE_PROPERTIES,
     **NAMESPACE_PROPERTIES,
     "controlPlaneCharts": _CONTROL_PLANE_CHARTS_SCHEMA,
+    "existingControlPlaneTypes": _EXISTING_CONTROL_PLANE_TYPES_SCHEMA,
 }
 
 
@@ -191,6 +202,7 @@ class Settings:
     match_target_kind: bool = False
     include_headless: bool = False
     control_plane_charts: tuple[str, ...] = DEFAULT_CONTROL_PLANE_CHARTS
+    existing_control_plane_types: tuple[str, ...] = DEFAULT_EXISTING_CONTROL_PLANE_TYPES
     extra_authorized_ports: tuple[int, ...] = DEFAULT_EXTRA_AUTHORIZED_PORTS
 
     def is_exempt(self, namespace: str) -> bool:
@@ -242,6 +254,9 @@ def read_settings(config: Mapping[str, Any] | None) -> Settings:
         include_headless=include_headless if isinstance(include_headless, bool) else False,
         control_plane_charts=_strings(
             config.get("controlPlaneCharts"), DEFAULT_CONTROL_PLANE_CHARTS
+        ),
+        existing_control_plane_types=_strings(
+            config.get("existingControlPlaneTypes"), DEFAULT_EXISTING_CONTROL_PLANE_TYPES
         ),
         extra_authorized_ports=_ports(
             config.get("extraAuthorizedPorts"), DEFAULT_EXTRA_AUTHORIZED_PORTS

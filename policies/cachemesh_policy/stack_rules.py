@@ -97,6 +97,9 @@ def build_view(resources: Iterable[PolicyResource], settings: Settings) -> Stack
         if patch is not None:
             view.patches.append((resource, patch))
             continue
+        if rtype in settings.existing_control_plane_types:
+            view.control_planes.append(resource)
+            continue
         if rtype in _HELM_TYPES:
             if _chart_name(props.get("chart")) in settings.control_plane_charts:
                 view.control_planes.append(resource)
@@ -614,11 +617,13 @@ def _validate_control_plane_first(
             report_violation(
                 f"{workload.ref}: meshed cache workload, but this stack installs no Linkerd "
                 "control plane "
-                "(no linkerd-control-plane Helm chart/release, no linkerd-proxy-injector). "
-                "Without the injector "
+                "(no linkerd-control-plane Helm chart/release, no linkerd-proxy-injector, no "
+                "ExistingLinkerd read of the cluster's own). Without the injector "
                 "its pods start 1/1, unmeshed. Fix: install Linkerd in this stack and add "
-                "depends_on on it; if "
-                "another stack installs it, set this policy's enforcementLevel to disabled.",
+                "depends_on on it; if the cluster already runs Linkerd, use cachemesh's "
+                "linkerd.controlPlane existing (or add depends_on on a resource of a type in "
+                "existingControlPlaneTypes); if another stack installs it, set this policy's "
+                "enforcementLevel to disabled.",
                 resource.urn,
             )
             continue

@@ -102,6 +102,22 @@ def test_cache_not_ordered_after_linkerd_gets_the_ordering_advisory(product: str
     assert "does not depend on the Linkerd control plane" in found[0].message
 
 
+def test_pack_finds_nothing_wrong_with_the_program_on_an_existing_linkerd(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from existing_linkerd_testing import DEPLOYMENT, RUN, KubectlCluster, linkerd_objects
+
+    from tests import harness
+
+    cluster = KubectlCluster(linkerd_objects())
+    monkeypatch.setitem(harness.CALL_FAKERS, RUN, cluster)
+    monkeypatch.setitem(harness.READ_FAKERS, DEPLOYMENT, cluster.read)
+    run = run_program({"linkerd": {"controlPlane": "existing"}})
+    assert not [r for r in run.resources if r.type.startswith("kubernetes:helm.sh")]
+    found = evaluate(policy_resources(run))
+    assert found == [], [v.message for v in found]
+
+
 @products
 @pytest.mark.parametrize(
     ("mutate", "expected"),

@@ -322,5 +322,19 @@ def test_proxy_injector_webhook_is_recognised_as_the_control_plane() -> None:
     assert stack_violations(linkerd_control_plane_first, [hook, sts]) == []
 
 
+def test_the_read_of_the_clusters_existing_linkerd_counts_as_the_control_plane() -> None:
+    existing = res("cachemesh:index:ExistingLinkerd", {}, "linkerd")
+    sts = res(*workload("StatefulSet", MESHED), dependencies=[existing])
+    assert stack_violations(linkerd_control_plane_first, [existing, sts]) == []
+
+
+def test_a_cache_not_waiting_for_the_existing_linkerd_read_fails() -> None:
+    existing = res("cachemesh:index:ExistingLinkerd", {}, "linkerd")
+    [(message, _)] = stack_violations(
+        linkerd_control_plane_first, [existing, cache("StatefulSet", MESHED)]
+    )
+    assert "ExistingLinkerd linkerd" in message
+
+
 def test_unmeshed_cache_is_not_checked_for_ordering() -> None:
     assert stack_violations(linkerd_control_plane_first, [cache("StatefulSet", DISABLED)]) == []
