@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -256,48 +257,59 @@ def test_ports_the_program_names_are_the_ports_the_node_listens_on(cluster: Pods
 # --- nodes leave and join ------------------------------------------------------------------------
 
 
-def test_control_sh_shows_a_node_leaving_and_joining(cluster: Pods) -> None:
-    cluster.stop("ignite-2")
-    away = parse_metric_table(control_metric_cluster(cluster, "ignite-0").stdout)
-    cluster.start("ignite-2")
-    cluster.wait_ready("ignite-2")
-    back = settled(cluster, 3)
-    assert away[TOTAL_SERVER_NODES] == "2"
-    assert back[TOTAL_SERVER_NODES] == "3"
+@dataclass(frozen=True)
+class Restart:
+    """What was seen while ignite-1 was stopped as the kubelet stops it and started anew."""
+
+    address_before: str
+    address_after: str
+    away: dict[str, str]  # control.sh's table while it was away
+    probe_at_start: bool  # the readiness probe right after its JVM was started
+    back: dict[str, str]  # control.sh's table once it was Ready and the cluster rebalanced
 
 
-def test_readiness_probe_fails_while_the_node_starts(cluster: Pods) -> None:
-    cluster.stop("ignite-2")
-    cluster.start("ignite-2")
-    early = cluster.probe("ignite-2")
-    cluster.wait_ready("ignite-2")
-    settled(cluster, 3)
-    assert early is False
-
-
-def test_node_restarted_with_a_new_address_rejoins(cluster: Pods) -> None:
+@pytest.fixture(scope="module")
+def restart(cluster: Pods) -> Restart:
     before = cluster.address("ignite-1")
     cluster.stop("ignite-1")
+    away = parse_metric_table(control_metric_cluster(cluster, "ignite-0").stdout)
     cluster.start("ignite-1")
+    probe_at_start = cluster.probe("ignite-1")
     cluster.wait_ready("ignite-1")
-    rows = settled(cluster, 3)
-    assert cluster.address("ignite-1") != before
-    assert rows[TOTAL_SERVER_NODES] == "3"
+    back = settled(cluster, 3)
+    return Restart(before, cluster.address("ignite-1"), away, probe_at_start, back)
 
 
-def test_graceful_stop_waits_until_its_partitions_have_a_copy_elsewhere(cluster: Pods) -> None:
-    # ignite-2 crashes; once the cluster has seen it go, ignite-1 holds the only copy of some
-    # partitions until they are rebalanced to ignite-0. Stopped as the kubelet stops it (preStop,
-    # SIGTERM), ignite-1 leaves only once they have a copy there (ShutdownPolicy GRACEFUL), so
-    # ignite-0 alone has every entry. (Stopped before the cluster has noticed the crash, within
-    # failureDetectionTimeout, it does not wait: README "Real Ignite tests".)
+def test_control_sh_shows_a_node_leaving(restart: Restart) -> None:
+    assert restart.away[TOTAL_SERVER_NODES] == "2"
+
+
+def test_control_sh_shows_the_node_joining_again(restart: Restart) -> None:
+    assert (restart.back[TOTAL_SERVER_NODES], restart.back[REBALANCED]) == ("3", "true")
+
+
+def test_readiness_probe_fails_while_the_node_starts(restart: Restart) -> None:
+    assert restart.probe_at_start is False
+
+
+def test_node_restarted_with_a_new_address_rejoins(restart: Restart) -> None:
+    assert restart.address_after != restart.address_before
+    assert restart.back[TOTAL_SERVER_NODES] == "3"
+
+
+def crash_then_stop(cluster: Pods) -> tuple[int, bool]:
+    """Load the cache, SIGKILL ignite-2 and, the moment ignite-0 logs it as failed, stop ignite-1
+    as the kubelet does (preStop, SIGTERM): ignite-1 then holds the only copy of the partitions
+    it shared with ignite-2 until they are rebalanced to ignite-0. Returns how many entries
+    ignite-0 alone has and whether they are the ones loaded; both nodes are started again."""
     expected = load(cluster)
+    log = Path(cluster.pod("ignite-0")["log"])
+    failed_before = log.read_text(errors="replace").count("Node FAILED")
     cluster.kill("ignite-2")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        rows = parse_metric_table(control_metric_cluster(cluster, "ignite-0").stdout)
-        if rows.get(TOTAL_SERVER_NODES) == "2":
-            break
+    deadline = time.monotonic() + 30
+    while log.read_text(errors="replace").count("Node FAILED") == failed_before:
+        assert time.monotonic() < deadline, "ignite-0 never saw ignite-2 fail"
+        time.sleep(0.02)
     cluster.stop("ignite-1", grace=120)
     entries = read_all(cluster)
     for name in ("ignite-1", "ignite-2"):
@@ -305,7 +317,29 @@ def test_graceful_stop_waits_until_its_partitions_have_a_copy_elsewhere(cluster:
     for name in ("ignite-1", "ignite-2"):
         cluster.wait_ready(name)
     settled(cluster, 3)
-    assert (len(entries), checksum(entries)) == (ENTRIES, expected)
+    return len(entries), checksum(entries) == expected
+
+
+def set_shutdown_policy(cluster: Pods, policy: str) -> None:
+    """The cluster-wide shutdown policy (a distributed property; the XML's is its default)."""
+    command = f'exec "$IGNITE_HOME/bin/control.sh" --shutdown-policy {policy} --yes'
+    result = cluster.exec("ignite-0", ["sh", "-c", command])
+    assert f"Cluster shutdown policy is {policy}" in result.stdout, result.stdout
+
+
+def test_graceful_stop_waits_until_its_partitions_have_a_copy_elsewhere(cluster: Pods) -> None:
+    # ShutdownPolicy GRACEFUL, as the program's XML sets it.
+    assert crash_then_stop(cluster) == (ENTRIES, True)
+
+
+def test_immediate_stop_at_the_same_moment_loses_entries(cluster: Pods) -> None:
+    # The same stop without the wait, so the test above can fail.
+    set_shutdown_policy(cluster, "IMMEDIATE")
+    try:
+        count, _same = crash_then_stop(cluster)
+    finally:
+        set_shutdown_policy(cluster, "GRACEFUL")
+    assert count < ENTRIES
 
 
 # --- a whole rollout -----------------------------------------------------------------------------
