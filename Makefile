@@ -13,7 +13,13 @@ endif
 # YES=1: deploy without asking (CI); the stack must then set kubernetes:context (scripts/up.sh).
 YES ?=
 
-.PHONY: up preview preview-policies destroy outputs test lint format policy-venv clean
+.PHONY: up preview preview-policies destroy outputs test lint format policy-venv clean ignite
+
+# Apache Ignite for the real-node tests (tests/ignite_nodes.py), resolved by Maven from
+# tools/ignite/pom.xml into a cache keyed by version; a second `make ignite` does nothing.
+IGNITE_VERSION := 2.16.0
+CACHEMESH_CACHE ?= $(HOME)/.cache/cachemesh
+IGNITE_DIR := $(CACHEMESH_CACHE)/ignite-$(IGNITE_VERSION)
 
 $(VENV)/.runtime-installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +54,15 @@ outputs:
 
 destroy:
 	pulumi destroy --stack $(STACK)
+
+## Install Apache Ignite 2.16.0 (node libs and control utility) for the real-node tests.
+ignite: $(IGNITE_DIR)/.installed
+
+$(IGNITE_DIR)/.installed: tools/ignite/pom.xml
+	rm -rf $(IGNITE_DIR)/libs $(IGNITE_DIR)/control-utility
+	mvn -q -B -f tools/ignite/pom.xml package -Dignite.dir=$(IGNITE_DIR)
+	rm -rf tools/ignite/target
+	touch $@
 
 ## Run the test suite (no cluster, no Pulumi CLI needed).
 test: $(VENV)/.dev-installed

@@ -38,7 +38,12 @@ TOTAL_SERVER_NODES = "cluster.TotalServerNodes"
 # sets no -Xmx of its own: a small heap keeps it beside the node inside the container's limit.
 # It connects to 127.0.0.1:11211 (the binary connector), which Linkerd's proxy-init leaves alone
 # (loopback is not redirected). gridgain/gridgain tag 8.9.33 bin/control.sh;
-# ../shared/research/day2-lifecycle.md 1b.
+# ../shared/research/day2-lifecycle.md 1b. Apache Ignite 2.17.0's utility connects to the
+# thin-client port 127.0.0.1:10800 instead, and to 11211 only with
+# -DIGNITE_CONTROL_UTILITY_USE_CONNECTOR_CONNECTION=true (its CommandHandler: DFLT_PORT 10800 and
+# that property's "Deprecated protocol (ConnectorConfiguration)" warning; read from the
+# ignite-control-utility 2.17.0 jar): loopback either way. Checked against real 2.16.0 nodes:
+# tests/test_ignite_real.py.
 CONTROL_JVM_OPTS = "-Xms32m -Xmx128m"
 CONTROL_COMMAND = (
     f'CONTROL_JVM_OPTS="{CONTROL_JVM_OPTS}" exec "$IGNITE_HOME/bin/control.sh" --metric cluster'

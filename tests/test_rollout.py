@@ -503,6 +503,16 @@ def test_metric_table_is_read_after_the_warnings_and_banner() -> None:
     assert "JVM_OPTS" not in " ".join(rows)
 
 
+def test_metric_table_of_a_real_ignite_2_16_node_is_read() -> None:
+    # Printed by the control utility against real Apache Ignite 2.16.0 nodes (captured from
+    # tests/test_ignite_real.py): other row order and baseline counts than GridGain 8.9.33's,
+    # a trailing blank after the arguments, the utility's deprecation warning before the table.
+    text = (FIXTURES / "control-metric-cluster-ignite-2.16.0.txt").read_text()
+    rows = parse_metric_table(text)
+    assert (rows["cluster.Rebalanced"], rows["cluster.TotalServerNodes"]) == ("true", "3")
+    assert len(rows) == 5
+
+
 def test_no_metric_found_output_has_no_rows() -> None:
     text = CONTROL_OUTPUT.split("metric  ")[0] + (
         "No metric with specified name was found [name=cluster]\n"
