@@ -32,11 +32,10 @@ from settings import (
     check_no_replacement,
     load_settings,
 )
-from settings.cluster_access import load_cluster_access
+from settings.cluster_access import load_cluster_access, plain_kubeconfig
 from settings.linkerd import proxy_lifetime_annotations
 from settings.outputs import cache_output_keys
 
-kubernetes_config = pulumi.Config("kubernetes")
 cluster_linkerd: ClusterLinkerd | None = None
 try:
     settings = load_settings()
@@ -57,8 +56,8 @@ try:
         # The cluster's own Linkerd (README.md "Using the cluster's Linkerd"): read before
         # anything is registered, refused with the fix when there is none to use.
         cluster_linkerd = read_cluster_linkerd(
-            kubernetes_config.get("context"),
-            kubernetes_config.get("kubeconfig"),
+            cluster_access.context,
+            plain_kubeconfig(),
             settings.linkerd.trust_domain
             if "trust_domain" in settings.linkerd.model_fields_set
             else None,
@@ -143,7 +142,9 @@ caches: list[tuple[str, CacheSettings, MeshedCache]] = [
                 restart_annotations={
                     **restart_annotations,
                     **proxy_lifetime_annotations(
-                        settings.linkerd, cache.termination_grace_period_seconds
+                        settings.linkerd,
+                        cache.termination_grace_period_seconds,
+                        cluster_linkerd.version if cluster_linkerd else None,
                     ),
                 },
             ),

@@ -38,7 +38,8 @@ import pulumi_command as command
 import pulumi_kubernetes as k8s
 from cryptography.hazmat.primitives import serialization
 
-from components.cache_authorization import AUTHN_API, AUTHZ_API, ROUTE_API, SERVER_API
+from checks.kubeconfig import kubeconfig_file
+from components.cache_authorization import AUTHN_API, AUTHZ_API, SERVER_API
 from pki.linkerd import CertificateProblem, read_certificates
 from settings.loader import SettingsError
 
@@ -53,13 +54,13 @@ def _version(api: str) -> str:
     return api.rsplit("/", 1)[1]
 
 
-# CRD name -> the version cachemesh writes (components/cache_authorization.py).
+# CRD name -> the version cachemesh writes (components/cache_authorization.py: Servers, one
+# AuthorizationPolicy per Server and its MeshTLSAuthentication; no route and no
+# NetworkAuthentication since the probes moved to loopback).
 REQUIRED_CRDS: dict[str, str] = {
     "servers.policy.linkerd.io": _version(SERVER_API),
-    "httproutes.policy.linkerd.io": _version(ROUTE_API),
     "authorizationpolicies.policy.linkerd.io": _version(AUTHZ_API),
     "meshtlsauthentications.policy.linkerd.io": _version(AUTHN_API),
-    "networkauthentications.policy.linkerd.io": _version(AUTHN_API),
 }
 # `kind/name` arguments of the one `kubectl get`, in the order kubectl lists what it finds.
 OBJECTS: tuple[str, ...] = (
@@ -107,14 +108,14 @@ class ClusterLinkerd:
         return hashlib.sha256(self.trust_roots_pem.encode()).hexdigest()
 
 
-def read_command(kube_context: str | None, kubeconfig: str | None) -> str:
+def read_command(kube_context: str | None) -> str:
     """The `kubectl get` that reads every object at once. `--ignore-not-found` makes missing
-    objects absent from the answer instead of an error, so each can be named with its fix."""
+    objects absent from the answer instead of an error, so each can be named with its fix. The
+    kubeconfig is never on it: the command line is quoted in pulumi-command's errors and seen in
+    `ps` (`kubeconfig_environment`)."""
     argv = ["kubectl", "get", "--ignore-not-found", "-o", "json", "-n", NAMESPACE, *OBJECTS]
     if kube_context:
         argv += ["--context", kube_context]
-    if kubeconfig:
-        argv += ["--kubeconfig", kubeconfig]
     return shlex.join(argv)
 
 
@@ -252,23 +253,29 @@ def provider_output(error: Exception) -> str:
 def read_cluster_linkerd(
     kube_context: str | None, kubeconfig: str | None, configured_trust_domain: str | None
 ) -> ClusterLinkerd:
-    """Read the cluster's Linkerd now (synchronously, before anything is registered)."""
-    try:
-        result = command.local.run(
-            command=read_command(kube_context, kubeconfig),
-            # The answer is data for the program, not for the log.
-            logging=command.local.Logging.NONE,
-            add_previous_output_in_env=False,
-        )
-    except Exception as error:  # any failure of the read is reported with kubectl's text
-        raise NoUsableLinkerd(
-            [
-                f"could not read the cluster's Linkerd with kubectl: {provider_output(error)}. "
-                "Check that kubectl reaches the cluster the stack deploys to (kubernetes:context) "
-                f"and may read ConfigMaps and Deployments in namespace {NAMESPACE} and "
-                "CustomResourceDefinitions"
-            ]
-        ) from None
+    """Read the cluster's Linkerd now (synchronously, before anything is registered).
+
+    `kubeconfig` is `kubernetes:kubeconfig`'s plain value (a path or the contents, as
+    pulumi-kubernetes reads it): kubectl gets it as KUBECONFIG naming a file, a private 0600 copy
+    when it is contents, removed when the read returns (checks/kubeconfig.py)."""
+    with kubeconfig_file(kubeconfig) as path:
+        try:
+            result = command.local.run(
+                command=read_command(kube_context),
+                environment={"KUBECONFIG": path} if path else None,
+                # The answer is data for the program, not for the log.
+                logging=command.local.Logging.NONE,
+                add_previous_output_in_env=False,
+            )
+        except Exception as error:  # any failure of the read is reported with kubectl's text
+            raise NoUsableLinkerd(
+                [
+                    f"could not read the cluster's Linkerd with kubectl: {provider_output(error)}. "
+                    "Check that kubectl reaches the cluster the stack deploys to "
+                    "(kubernetes:context) and may read ConfigMaps and Deployments in namespace "
+                    f"{NAMESPACE} and CustomResourceDefinitions"
+                ]
+            ) from None
     try:
         objects = parse_kubectl_get(result.stdout)
     except (ValueError, AttributeError) as error:

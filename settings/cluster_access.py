@@ -51,16 +51,24 @@ def cluster_access_problems(context: str | None, kubeconfig: str | None, cwd: Pa
     return problems
 
 
+def plain_kubeconfig() -> str | None:
+    """`kubernetes:kubeconfig`'s plain value, for a read the program itself makes before anything
+    is registered (components/existing_linkerd.py), without the SDK's warning for reading a secret
+    with `Config.get`. Hand it on only as a file or a secret, never on a command line."""
+    from pulumi.runtime import config as runtime_config
+
+    return runtime_config.get_config(KUBECONFIG_KEY) or None
+
+
 def load_cluster_access() -> ClusterAccess:
     """The two keys of the current stack, validated; raises SettingsError naming each bad one."""
     import pulumi
-    from pulumi.runtime import config as runtime_config
 
     from settings.loader import SettingsError
 
     config = pulumi.Config("kubernetes")
     context = config.get("context") or None
-    plain = runtime_config.get_config(KUBECONFIG_KEY) or None
+    plain = plain_kubeconfig()
     problems = cluster_access_problems(context, plain, Path.cwd())
     if problems:
         raise SettingsError(problems)

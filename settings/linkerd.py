@@ -400,15 +400,38 @@ def trust_anchor_problems(linkerd: LinkerdSettings, key: Callable[..., str]) -> 
     return problems
 
 
-def proxy_lifetime_annotations(linkerd: LinkerdSettings, grace_seconds: int) -> dict[str, str]:
+def cluster_proxy_lifetime(cluster_version: str | None) -> ProxyLifetime:
+    """What the injector of a cluster's own Linkerd (`controlPlane: existing`) reads, from the
+    `linkerdVersion` its linkerd-config records (`edge-26.8.1` is chart 2026.8.1). A version
+    cachemesh cannot place gets the beta annotation, which every injector from 2.19 reads (first
+    before edge-26.5.2, second after it: pkg/inject/inject.go applyAnnotationOverrides)."""
+    match = re.fullmatch(r"edge-(\d{2})\.(\d{1,2})\.(\d+)", cluster_version or "")
+    if match is None:
+        return ProxyLifetime(
+            native_sidecar_annotation=NATIVE_SIDECAR_ANNOTATION_BETA,
+            native_sidecar_by_default=False,
+            min_kubernetes=NATIVE_SIDECAR_MIN_KUBERNETES,
+        )
+    year, month, patch = match.groups()
+    return _proxy_lifetime(f"20{year}.{int(month)}.{patch}")
+
+
+def proxy_lifetime_annotations(
+    linkerd: LinkerdSettings, grace_seconds: int, cluster_version: str | None = None
+) -> dict[str, str]:
     """Pod-template annotations that keep a meshed cache pod's proxy up while its node stops
     (at most `grace_seconds`, terminationGracePeriodSeconds), in the words `linkerd.version`'s
-    injector reads: the native sidecar, or else a preStop sleep of the whole grace period. Never
-    both: versions before edge-26.5.2 refuse the pair. The native-sidecar annotation is always
-    written, "false" too, so neither the chart's default nor a namespace annotation decides."""
+    injector reads (with `controlPlane: existing`, the cluster's `cluster_version`): the native
+    sidecar, or else a preStop sleep of the whole grace period. Never both: versions before
+    edge-26.5.2 refuse the pair. The native-sidecar annotation is always written, "false" too, so
+    neither the chart's default nor a namespace annotation decides."""
     if not linkerd.enabled:
         return {}
-    facts = LINKERD_PROXY_LIFETIME[linkerd.version]
+    facts = (
+        cluster_proxy_lifetime(cluster_version)
+        if linkerd.existing
+        else LINKERD_PROXY_LIFETIME[linkerd.version]
+    )
     if linkerd.native_sidecar:
         return {facts.native_sidecar_annotation: "true"}
     return {

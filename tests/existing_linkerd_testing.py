@@ -74,6 +74,8 @@ class KubectlCluster:
         self.objects = objects
         self.fail_with = fail_with
         self.commands: list[str] = []
+        # Each read's KUBECONFIG and, while the read runs, that file's contents.
+        self.kubeconfigs: list[tuple[str | None, str | None]] = []
 
     def find(self, kind: str, name: str) -> dict[str, Any]:
         return next(o for o in self.objects if o["kind"] == kind and o["metadata"]["name"] == name)
@@ -115,6 +117,8 @@ class KubectlCluster:
     def __call__(self, args: MockCallArgs) -> Mapping[str, Any]:
         command = args.args["command"]
         self.commands.append(command)
+        path = (args.args.get("environment") or {}).get("KUBECONFIG")
+        self.kubeconfigs.append((path, Path(path).read_text() if path else None))
         if self.fail_with is not None:
             error = f"exit status 1: running {json.dumps(command)}:\n{self.fail_with}\n"
             raise EngineError(f"invocation of {RUN} returned an error: {error}")

@@ -5,6 +5,7 @@ pulumi-command and kubectl do), with no chart, certificate or Gateway API resour
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import harness
 import pytest
@@ -24,6 +25,16 @@ from settings.loader import validate_settings
 
 EXISTING = {"linkerd": {"controlPlane": "existing"}}
 MTLS_CHECK = "command:local:Command"
+
+# Contents with a (fake) credential, as `pulumi config set --secret kubernetes:kubeconfig <
+# file` stores them.
+KUBECONFIG_CONTENTS = """apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {client-key-data: c2VjcmV0}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+"""
 
 
 @pytest.fixture
@@ -119,13 +130,35 @@ def test_a_cluster_without_linkerd_is_refused_with_the_fix_before_anything_is_re
 
 
 def test_an_unreachable_cluster_is_refused_with_kubectls_message_and_not_its_command_line(
-    monkeypatch,
+    monkeypatch, tmp_path
 ):
+    kubeconfig = tmp_path / "secret-config"
+    kubeconfig.write_text(KUBECONFIG_CONTENTS)
     fake = KubectlCluster(linkerd_objects(), fail_with=UNREACHABLE)
     monkeypatch.setitem(harness.CALL_FAKERS, RUN, fake)
-    message, _ = _refusal({**EXISTING, "kubernetes:kubeconfig": "/home/me/.kube/secret-config"})
+    message, _ = _refusal({**EXISTING, "kubernetes:kubeconfig": str(kubeconfig)})
     assert "was refused - did you specify the right host or port?" in message
     assert "secret-config" not in message
+
+
+def test_a_kubeconfig_path_reaches_the_read_as_kubeconfig_never_on_its_command_line(
+    cluster, tmp_path
+):
+    kubeconfig = tmp_path / "secret-config"
+    kubeconfig.write_text(KUBECONFIG_CONTENTS)
+    run_program({**EXISTING, "kubernetes:kubeconfig": str(kubeconfig)})
+    [command] = cluster.commands
+    assert "secret-config" not in command and "--kubeconfig" not in command
+    assert cluster.kubeconfigs == [(str(kubeconfig), KUBECONFIG_CONTENTS)]
+
+
+def test_kubeconfig_contents_reach_the_read_as_a_private_file_removed_afterwards(cluster):
+    run_program({**EXISTING, "kubernetes:kubeconfig": KUBECONFIG_CONTENTS})
+    [command] = cluster.commands
+    assert "client-key-data" not in command
+    [(path, contents)] = cluster.kubeconfigs
+    assert contents == KUBECONFIG_CONTENTS
+    assert path is not None and not Path(path).exists()
 
 
 def test_policy_crds_too_old_for_the_versions_cachemesh_writes_are_refused(cluster):
@@ -204,3 +237,27 @@ def test_existing_with_linkerd_disabled_is_refused():
 
 def test_kubectl_prints_nothing_when_it_finds_none_of_the_objects():
     assert parse_kubectl_get("") == []
+
+
+@pytest.mark.parametrize(
+    ("cluster_version", "annotation"),
+    [
+        # edge-26.5.2 onwards reads config.linkerd.io/... first (linkerd2 commit 009a25fa).
+        ("edge-26.8.1", "config.linkerd.io/proxy-enable-native-sidecar"),
+        # Before it, the beta annotation (settings/linkerd.py LINKERD_PROXY_LIFETIME's sources).
+        ("edge-26.1.1", "config.beta.linkerd.io/proxy-enable-native-sidecar"),
+        # A version cachemesh cannot place: the beta name, which every injector from 2.19 reads.
+        ("enterprise-2.16.1", "config.beta.linkerd.io/proxy-enable-native-sidecar"),
+    ],
+)
+def test_the_proxy_lifetime_annotation_is_the_one_the_clusters_injector_reads(
+    cluster, cluster_version, annotation
+):
+    config_map = cluster.find("ConfigMap", "linkerd-config")
+    config_map["data"]["values"] = config_map["data"]["values"].replace(
+        "linkerdVersion: edge-26.8.1", f"linkerdVersion: {cluster_version}"
+    )
+    run = run_program(EXISTING)
+    annotations = run.one(*STATEFULSET).inputs["spec"]["template"]["metadata"]["annotations"]
+    native = {k: v for k, v in annotations.items() if k.endswith("proxy-enable-native-sidecar")}
+    assert native == {annotation: "true"}

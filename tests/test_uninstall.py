@@ -22,6 +22,9 @@ SIGNING_ANCHOR = {
     ("tls:index/selfSignedCert:SelfSignedCert", "linkerd-trust-anchor"),
 }
 GATEWAY_API = ("kubernetes:yaml/v2:ConfigFile", "gateway-api-standard-install")
+CACHE_STATEFULSET = ("kubernetes:apps/v1:StatefulSet", "ignite/ignite")
+# Step 1 of the README's removal: every cache lets its StatefulSet go.
+CACHES_LET_GO = {"caches": [{"name": "ignite", "allowReplacement": True}]}
 
 
 def kept_by_exclude_protected(run: ProgramRun) -> set[tuple[str, str]]:
@@ -48,9 +51,20 @@ def _section(title: str) -> str:
     return README[start : end if end != -1 else len(README)]
 
 
+def _protected(run: ProgramRun) -> set[tuple[str, str]]:
+    return {(r.type, r.name) for r in run.resources if r.options.get("protect")}
+
+
 @pytest.fixture(scope="module")
 def managed() -> ProgramRun:
-    return run_program()
+    """The program after step 1 (`allowReplacement: true` on every cache, then `up`)."""
+    return run_program(CACHES_LET_GO)
+
+
+def test_a_deployed_cache_statefulset_is_protected_until_the_cache_is_let_go():
+    # A plain `pulumi destroy` stops at the cache, as at the anchor (README.md "Uninstalling").
+    assert _protected(run_program()) == SIGNING_ANCHOR | {CACHE_STATEFULSET}
+    assert _protected(run_program(CACHES_LET_GO)) == SIGNING_ANCHOR
 
 
 def test_destroy_exclude_protected_keeps_the_signing_anchor_and_the_components_above_it(managed):
@@ -78,7 +92,7 @@ def test_a_stack_on_the_clusters_existing_linkerd_keeps_nothing(monkeypatch):
     cluster = KubectlCluster(linkerd_objects())
     monkeypatch.setitem(harness.CALL_FAKERS, RUN, cluster)
     monkeypatch.setitem(harness.READ_FAKERS, DEPLOYMENT, cluster.read)
-    run = run_program({"linkerd": {"controlPlane": "existing"}})
+    run = run_program({**CACHES_LET_GO, "linkerd": {"controlPlane": "existing"}})
     assert kept_by_exclude_protected(run) == set()
     assert _retained(run) == set()
     # The platform's proxy injector is only read: destroy forgets it, never deletes it.
@@ -90,7 +104,10 @@ def test_the_uninstall_section_names_what_is_kept_and_the_commands_that_remove_i
     section = _section("Uninstalling")
     for _, name in sorted(kept_by_exclude_protected(managed) | _retained(managed)):
         assert f"`{name}`" in section, name
+    assert f"`{CACHE_STATEFULSET[1]}`" in section or "StatefulSet" in section
     for command in (
+        "pulumi config set --stack dev --path 'caches[0].allowReplacement' true",
+        "pulumi up --stack dev --yes",
         "pulumi destroy --stack dev --exclude-protected",
         "pulumi state unprotect --stack dev --all --yes",
         "pulumi destroy --stack dev --yes",
