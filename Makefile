@@ -8,7 +8,7 @@ export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 # The dev stack's documented default passphrase; set your own for anything that matters.
 export PULUMI_CONFIG_PASSPHRASE ?= cachemesh-dev
 
-.PHONY: up preview preview-policies destroy outputs test lint format policy-venv clean
+.PHONY: up preview preview-policies destroy outputs test lint format policy-venv clean docs docs-build docs-gen
 
 $(VENV)/.runtime-installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -53,9 +53,21 @@ lint: $(VENV)/.dev-installed
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy policies/__main__.py  # the pack's entry point: a second `__main__`
 
+## The docs site (mkdocs.yml): `make docs` serves it on http://127.0.0.1:8000 and rebuilds on
+## change; `make docs-build` builds it as CI does (--strict: a missing page or broken link fails);
+## `make docs-gen` rewrites the generated pages (docs/reference/, docs/schema/) from the code.
+docs: $(VENV)/.dev-installed
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve
+
+docs-build: $(VENV)/.dev-installed
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+docs-gen: $(VENV)/.dev-installed
+	$(VENV)/bin/python scripts/gen_docs.py
+
 format: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) policies/venv .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) policies/venv .pytest_cache .ruff_cache .mypy_cache site
