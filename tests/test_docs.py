@@ -5,6 +5,7 @@ refuses what the program refuses."""
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import jsonschema
@@ -13,6 +14,7 @@ import yaml
 from harness import PROJECT_ROOT
 from pydantic import Field
 
+from checks.mtls_advice import ADVICE
 from scripts.docs_config import missing_descriptions, stack_schema
 from scripts.gen_docs import GENERATED
 from settings.base import SettingsModel
@@ -107,3 +109,21 @@ def test_the_schema_takes_a_cpu_count_as_a_number_as_the_model_does() -> None:
     stack = _dev_stack()
     stack["config"]["cachemesh:caches"][0]["resources"]["limits"]["cpu"] = 2
     assert _errors(stack) == []
+
+
+def _kinds_in(source: str) -> set[str]:
+    """Failure kinds a module of the check names: failure(exp, "KIND", ...) and the
+    `kind, what = "KIND", ...` choices of the authorization check."""
+    calls = re.findall(r'failure\(\s*exp,\s*"([a-z-]+)"', source)
+    choices = re.findall(r'kind, what = "([a-z-]+)"', source)
+    return set(calls) | set(choices)
+
+
+def test_every_failure_kind_the_check_reports_has_an_entry_on_the_troubleshooting_page() -> None:
+    found: set[str] = set()
+    for module in sorted((PROJECT_ROOT / "checks").glob("mtls*.py")):
+        found |= _kinds_in(module.read_text())
+    assert {"plaintext", "default-policy", "stale-trust-roots"} <= found  # the scan works
+    assert found - set(ADVICE) == set()
+    page = (PROJECT_ROOT / "docs/troubleshooting/mtls-check.md").read_text()
+    assert [kind for kind in sorted(found) if f"\n## {kind}\n" not in page] == []
