@@ -127,3 +127,10 @@ def test_every_failure_kind_the_check_reports_has_an_entry_on_the_troubleshootin
     assert found - set(ADVICE) == set()
     page = (PROJECT_ROOT / "docs/troubleshooting/mtls-check.md").read_text()
     assert [kind for kind in sorted(found) if f"\n## {kind}\n" not in page] == []
+
+
+def test_the_dev_stack_names_the_committed_schema_for_the_yaml_language_server() -> None:
+    first = (PROJECT_ROOT / "Pulumi.dev.yaml").read_text().splitlines()[0]
+    prefix = "# yaml-language-server: $schema="
+    assert first.startswith(prefix)
+    assert (PROJECT_ROOT / first.removeprefix(prefix)).is_file()
