@@ -54,7 +54,9 @@ def policies_md() -> str:
         "",
         f"The `{PACK_NAME}` policy pack: {PACK_DESCRIPTION} Rules without a level of their own "
         f"run at the pack's default, `{PACK_ENFORCEMENT_LEVEL.value}`. Change a rule's level or "
-        "configuration with `--policy-pack-config` (keys below).",
+        "configuration with `--policy-pack-config` (keys below). Each violation message names "
+        "the resource, the field and the exact value that fixes it; worked examples of each "
+        "rule are still in the README's [Rules](../readme.md#rules) section.",
         "",
         "| rule | kind | default level | severity | remediation |",
         "|---|---|---|---|---|",
