@@ -13,7 +13,7 @@ endif
 # YES=1: deploy without asking (CI); the stack must then set kubernetes:context (scripts/up.sh).
 YES ?=
 
-.PHONY: up preview preview-policies destroy outputs test lint format policy-venv clean ignite
+.PHONY: up preview preview-policies destroy outputs test lint format policy-venv clean ignite docs docs-build docs-gen
 
 # Apache Ignite for the real-node tests (tests/ignite_nodes.py), resolved by Maven from
 # tools/ignite/pom.xml into a cache keyed by version; a second `make ignite` does nothing.
@@ -74,9 +74,21 @@ lint: $(VENV)/.dev-installed
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy policies/__main__.py  # the pack's entry point: a second `__main__`
 
+## The docs site (mkdocs.yml): `make docs` serves it on http://127.0.0.1:8000 and rebuilds on
+## change; `make docs-build` builds it as CI does (--strict: a missing page or broken link fails);
+## `make docs-gen` rewrites the generated pages (docs/reference/, docs/schema/) from the code.
+docs: $(VENV)/.dev-installed
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve
+
+docs-build: $(VENV)/.dev-installed
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+docs-gen: $(VENV)/.dev-installed
+	$(VENV)/bin/python scripts/gen_docs.py
+
 format: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) policies/venv .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) policies/venv .pytest_cache .ruff_cache .mypy_cache site

@@ -120,10 +120,22 @@ def _is_url(value: str) -> bool:
 
 
 class GatewayApiSettings(SettingsModel):
-    install: bool = True
-    version: str = "v1.2.1"
+    install: bool = Field(
+        default=True,
+        description="Install the Gateway API CRDs; false where the platform manages them (GKE, "
+        "some AKS).",
+    )
+    version: str = Field(
+        default="v1.2.1",
+        description="Gateway API release tag vX.Y.Z (at least v1.1.1), paired with "
+        "linkerd.version.",
+    )
     # A local file or URL of standard-install.yaml, for air-gapped clusters.
-    manifest: str | None = None
+    manifest: str | None = Field(
+        default=None,
+        description="A local standard-install.yaml (relative to the project directory) or an "
+        "http(s) URL, for clusters without internet access; unset: the release's URL.",
+    )
 
     @field_validator("version")
     @classmethod
@@ -160,10 +172,22 @@ class GatewayApiSettings(SettingsModel):
 class CertificateSettings(SettingsModel):
     # The identity issuer (and the webhook serving certificates): re-issued by `pulumi up` once
     # fewer than earlyRenewalHours are left (see components/linkerd_identity.py).
-    validity_hours: int = Field(default=8760, ge=48)
-    early_renewal_hours: int = Field(default=1440, ge=0)
+    validity_hours: int = Field(
+        default=8760, ge=48, description="Lifetime of the issuer and webhook certificates."
+    )
+    early_renewal_hours: int = Field(
+        default=1440,
+        ge=0,
+        description="Re-issue a certificate when fewer hours are left; at least 24 below "
+        "validityHours.",
+    )
     # The trust anchors: long-lived; the signing one is protected (see trustAnchors).
-    trust_anchor_validity_hours: int = Field(default=87600, ge=8760)
+    trust_anchor_validity_hours: int = Field(
+        default=87600,
+        ge=8760,
+        description="Lifetime of the generated trust anchor (changing it would replace the "
+        "anchor: protected).",
+    )
 
 
 def _pem_certificates(value: str | None) -> str | None:
@@ -180,8 +204,18 @@ class TrustAnchorSettings(SettingsModel):
     """`cachemesh:linkerd.trustAnchors`: numbered anchor generations of the generated identity.
     A rotation is three `pulumi up`s (README.md "Rotating the trust anchor")."""
 
-    signing: int = Field(default=1, ge=1)
-    trusted: tuple[int, ...] = Field(default=(1,), min_length=1, max_length=2)
+    signing: int = Field(
+        default=1,
+        ge=1,
+        description="The anchor generation that signs the issuer; must be in trusted.",
+    )
+    trusted: tuple[int, ...] = Field(
+        default=(1,),
+        min_length=1,
+        max_length=2,
+        description="The anchor generations in the trust bundle: one, or two consecutive ones "
+        "during a rotation (generated identity only).",
+    )
 
     @field_validator("trusted")
     @classmethod
@@ -196,33 +230,84 @@ class TrustAnchorSettings(SettingsModel):
 
 
 class LinkerdSettings(SettingsModel):
-    enabled: bool = True
+    enabled: bool = Field(
+        default=True,
+        description="Mesh the caches with Linkerd. false: no Linkerd, no Gateway API CRDs, caches "
+        "unmeshed (with a loud warning).",
+    )
     # managed: cachemesh installs the Gateway API CRDs and Linkerd (charts, certificates).
     # existing: the cluster's own Linkerd is used as it is, read from the cluster
     # (components/existing_linkerd.py).
-    control_plane: Literal["managed", "existing"] = "managed"
-    version: str = DEFAULT_LINKERD_VERSION
-    trust_domain: DnsSubdomain = "cluster.local"
-    certificates: CertificateSettings = CertificateSettings()
+    control_plane: Literal["managed", "existing"] = Field(
+        default="managed",
+        description="managed: cachemesh installs the Gateway API CRDs and Linkerd. existing: use "
+        "the Linkerd the cluster already runs (namespace linkerd), read from the cluster; its "
+        "certificates and rotation stay the platform team's.",
+    )
+    version: str = Field(
+        default=DEFAULT_LINKERD_VERSION,
+        description="Edge Helm chart version (YYYY.M.N) of linkerd-crds and "
+        "linkerd-control-plane; one of the versions whose Gateway API pairing cachemesh knows.",
+    )
+    trust_domain: DnsSubdomain = Field(
+        default="cluster.local",
+        description="The mesh's trust domain: the identities' suffix and the certificates' names.",
+    )
+    certificates: CertificateSettings = Field(
+        default=CertificateSettings(),
+        description="Lifetimes of the certificates cachemesh generates.",
+    )
     # Bring your own identity (all three or none); the key must be set with --secret.
-    trust_anchor_pem: str | None = None
-    issuer_cert_pem: str | None = None
-    issuer_key_pem: SecretStr | None = None
+    trust_anchor_pem: str | None = Field(
+        default=None,
+        description="Bring your own identity: the trust anchor(s), PEM (may be a bundle). Set "
+        "with issuerCertPem and issuerKeyPem, or not at all.",
+    )
+    issuer_cert_pem: str | None = Field(
+        default=None,
+        description="Bring your own identity: the issuer certificate, PEM (intermediates may "
+        "follow it).",
+    )
+    issuer_key_pem: SecretStr | None = Field(
+        default=None,
+        description="Bring your own identity: the issuer's private key, PEM. Must be a secret "
+        "(`pulumi config set --secret --path linkerd.issuerKeyPem < issuer.key`).",
+    )
     # The generated identity's anchors: which generation signs, which are trusted.
-    trust_anchors: TrustAnchorSettings = TrustAnchorSettings()
+    trust_anchors: TrustAnchorSettings = Field(
+        default=TrustAnchorSettings(),
+        description="Numbered generations of the generated trust anchor; a rotation is three "
+        "`pulumi up`s.",
+    )
     # Removed (replaced by trustAnchors); kept only to refuse it with a clear message.
-    rotate_trust_anchor: bool | None = None
+    rotate_trust_anchor: bool | None = Field(
+        default=None,
+        description="Removed: refused with the commands that use trustAnchors instead.",
+    )
     # Install the Linkerd CNI plugin (chart linkerd2-cni) and run the control plane with
     # cniEnabled: no linkerd-init container in meshed pods (README.md "The CNI plugin").
-    cni: bool = False
+    cni: bool = Field(
+        default=False,
+        description="Install the linkerd2-cni chart (namespace linkerd-cni) before the control "
+        "plane and run Linkerd with cniEnabled.",
+    )
     # Keep each meshed cache pod's proxy up for the node's whole stop as a Kubernetes native
     # sidecar (Kubernetes 1.29 or later); false: delay the proxy's stop by the pod's grace period
     # with proxy-wait-before-exit-seconds instead (README.md "The proxy outlives the node's
     # GRACEFUL stop").
-    native_sidecar: bool = True
+    native_sidecar: bool = Field(
+        default=True,
+        description="Run each cache pod's proxy as a Kubernetes native sidecar (Kubernetes >= "
+        "1.29), so it stops after the node's graceful shutdown; false: delay the proxy's stop by "
+        "the pod's grace period (proxy-wait-before-exit-seconds) instead.",
+    )
     # The deployed `linkerdIdentity.trustRootsSha256` whose replacement in one `up` (a switch of
     # identity mode) the user accepts, outage included (settings/immutable.py).
-    replace_trust_bundle: str | None = None
+    replace_trust_bundle: str | None = Field(
+        default=None,
+        description="Accept switching identity mode in one up (an outage until every meshed pod "
+        "restarts): the deployed linkerdIdentity.trustRootsSha256.",
+    )
 
     @field_validator("version")
     @classmethod

@@ -15,12 +15,34 @@ DEFAULT_CACHES = (CacheSettings(name="ignite"),)
 
 
 class Settings(SettingsModel):
-    caches: tuple[CacheSettings, ...] = Field(default=DEFAULT_CACHES, min_length=1)
-    gridgain_license: SecretStr | None = None
-    gateway_api: GatewayApiSettings = GatewayApiSettings()
-    linkerd: LinkerdSettings = LinkerdSettings()
-    mtls_check: MtlsCheckSettings = MtlsCheckSettings()
-    monitoring: MonitoringSettings = MonitoringSettings()
+    caches: tuple[CacheSettings, ...] = Field(
+        default=DEFAULT_CACHES,
+        min_length=1,
+        description="The cache clusters to deploy, one StatefulSet each. Unset: one Apache "
+        "Ignite 2 cluster named `ignite` in namespace `ignite` (the guide's).",
+    )
+    gridgain_license: SecretStr | None = Field(
+        default=None,
+        description="The GridGain licence XML; required when any cache is `gridgain8`, refused "
+        "unless stored as a secret (`pulumi config set --secret gridgainLicense < "
+        "gridgain-license.xml`). Stays a Pulumi secret: never in outputs, logs or errors.",
+    )
+    gateway_api: GatewayApiSettings = Field(
+        default=GatewayApiSettings(),
+        description="The Gateway API CRDs Linkerd needs: whether and from where to install them.",
+    )
+    linkerd: LinkerdSettings = Field(
+        default=LinkerdSettings(),
+        description="The Linkerd control plane: version, trust domain, certificates, CNI plugin.",
+    )
+    mtls_check: MtlsCheckSettings = Field(
+        default=MtlsCheckSettings(),
+        description="The post-deploy check that proves the cache traffic is mutual TLS.",
+    )
+    monitoring: MonitoringSettings = Field(
+        default=MonitoringSettings(),
+        description="Prometheus alerts that keep watching the mesh after `pulumi up`.",
+    )
 
     @property
     def namespaces(self) -> tuple[str, ...]:

@@ -1,0 +1,86 @@
+"""The policy rules reference, from the pack's own rule metadata (policies/cachemesh_policy)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cachemesh_policy import PACK_DESCRIPTION, PACK_ENFORCEMENT_LEVEL, PACK_NAME, POLICIES
+from pulumi_policy import Policy, ResourceValidationPolicy
+
+from scripts.docs_markdown import cell, generated_header
+
+HEADER = generated_header("policies/cachemesh_policy (each rule's metadata)")
+
+
+def _kind(policy: Policy) -> str:
+    return "resource" if isinstance(policy, ResourceValidationPolicy) else "stack"
+
+
+def _level(policy: Policy) -> str:
+    return (policy.enforcement_level or PACK_ENFORCEMENT_LEVEL).value
+
+
+def _severity(policy: Policy) -> str:
+    severity = getattr(policy, "severity", None)
+    return severity.value if severity is not None else "—"
+
+
+def _remediates(policy: Policy) -> bool:
+    # pulumi_policy's own test (policy.py ResourceValidationPolicy.has_remediation); the
+    # `remediate` attribute is a method on every resource policy, callback or not.
+    return isinstance(policy, ResourceValidationPolicy) and policy.has_remediation()
+
+
+def _config_rows(policy: Policy) -> list[str]:
+    schema = policy.config_schema
+    if schema is None or not schema.properties:
+        return []
+    rows = ["| key | type | default | description |", "|---|---|---|---|"]
+    for key, prop in schema.properties.items():
+        spec: dict[str, Any] = dict(prop)
+        kind = spec.get("type", "any")
+        if kind == "array":
+            kind = f"list of {spec.get('items', {}).get('type', 'any')}"
+        default = f"`{json.dumps(spec['default'])}`" if "default" in spec else ""
+        rows.append(f"| `{key}` | {kind} | {cell(default)} | {cell(spec.get('description', ''))} |")
+    return rows
+
+
+def policies_md() -> str:
+    out = [
+        HEADER,
+        "# Policy rules reference",
+        "",
+        f"The `{PACK_NAME}` policy pack: {PACK_DESCRIPTION} Rules without a level of their own "
+        f"run at the pack's default, `{PACK_ENFORCEMENT_LEVEL.value}`. Change a rule's level or "
+        "configuration with `--policy-pack-config` (keys below). Each violation message names "
+        "the resource, the field and the exact value that fixes it; worked examples of each "
+        "rule are still in the README's [Rules](../readme.md#rules) section.",
+        "",
+        "| rule | kind | default level | severity | remediation |",
+        "|---|---|---|---|---|",
+    ]
+    for p in POLICIES:
+        fixes = "yes" if _remediates(p) else "—"
+        out.append(
+            f"| [`{p.name}`](#{p.name}) | {_kind(p)} | {_level(p)} | {_severity(p)} | {fixes} |"
+        )
+    out.append("")
+    for p in POLICIES:
+        out += [
+            f"## {p.name}",
+            "",
+            f"**{_kind(p)} rule, {_level(p)}**, severity {_severity(p)}."
+            + (" Remediates at the `remediate` level." if _remediates(p) else ""),
+            "",
+            cell(p.description),
+            "",
+        ]
+        steps = getattr(p, "remediation_steps", None)
+        out += [f"**Fix:** {cell(steps)}" if steps else "**Fix:** named in the violation message."]
+        out.append("")
+        rows = _config_rows(p)
+        if rows:
+            out += ["Configuration:", "", *rows, ""]
+    return "\n".join(out).rstrip() + "\n"

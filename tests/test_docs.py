@@ -1,0 +1,152 @@
+"""The docs' generated pages come from the code (scripts/gen_docs.py) and must be current; every
+settings key has a description; the stack-file JSON Schema accepts the shipped stack file and
+refuses what the program refuses."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from harness import PROJECT_ROOT
+from pydantic import Field
+
+from checks.mtls_advice import ADVICE
+from scripts.docs_config import missing_descriptions, stack_schema
+from scripts.gen_docs import GENERATED
+from settings.base import SettingsModel
+
+
+@pytest.mark.parametrize("page", sorted(GENERATED))
+def test_generated_page_is_current(page: str) -> None:
+    committed = PROJECT_ROOT / page
+    assert committed.is_file(), f"{page} is missing: run python scripts/gen_docs.py"
+    assert committed.read_text() == GENERATED[page](), (
+        f"{page} is stale: run python scripts/gen_docs.py and commit the result"
+    )
+
+
+def test_every_settings_key_has_a_description() -> None:
+    assert missing_descriptions() == [], "add description= to these fields (settings/*.py)"
+
+
+def test_a_key_without_a_description_is_found() -> None:
+    # Guards the test above against passing because the walk found nothing.
+    class Inner(SettingsModel):
+        described: int = Field(default=1, description="yes")
+        bare: int = 2
+
+    class Outer(SettingsModel):
+        items: tuple[Inner, ...] = Field(default=(), description="a list")
+
+    assert missing_descriptions(Outer.model_json_schema(by_alias=True)) == ["items[].bare"]
+
+
+def _validator() -> jsonschema.Draft7Validator:
+    # Draft 7: what the YAML language server validates with (scripts/docs_config.py _draft7).
+    schema = stack_schema()
+    jsonschema.Draft7Validator.check_schema(schema)
+    return jsonschema.Draft7Validator(schema)
+
+
+def _dev_stack() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "Pulumi.dev.yaml").read_text())
+    return loaded
+
+
+def _errors(document: dict[str, Any]) -> list[str]:
+    return [e.message for e in _validator().iter_errors(document)]
+
+
+def test_the_schema_accepts_the_shipped_dev_stack() -> None:
+    assert _errors(_dev_stack()) == []
+
+
+def test_the_schema_refuses_an_unknown_cachemesh_key() -> None:
+    stack = _dev_stack()
+    stack["config"]["cachemesh:cache"] = []
+    assert any("cachemesh:cache" in e for e in _errors(stack))
+
+
+def test_the_schema_refuses_a_misspelt_nested_key() -> None:
+    stack = _dev_stack()
+    stack["config"]["cachemesh:caches"][0]["replica"] = 3
+    assert any("replica" in e for e in _errors(stack))
+
+
+def test_the_schema_refuses_a_value_outside_the_allowed_ones() -> None:
+    stack = _dev_stack()
+    stack["config"]["cachemesh:caches"][0]["authorization"] = "open"
+    assert _errors(stack)
+
+
+def test_the_schema_takes_the_licence_only_as_a_secret() -> None:
+    stack = _dev_stack()
+    stack["config"]["cachemesh:gridgainLicense"] = "<license/>"
+    assert _errors(stack)
+    stack["config"]["cachemesh:gridgainLicense"] = {"secure": "v1:abc"}
+    assert _errors(stack) == []
+
+
+def test_the_schema_takes_the_issuer_key_only_as_a_secret() -> None:
+    stack = _dev_stack()
+    stack["config"]["cachemesh:linkerd"] = {"issuerKeyPem": "-----BEGIN EC PRIVATE KEY-----"}
+    assert _errors(stack)
+    stack["config"]["cachemesh:linkerd"] = {"issuerKeyPem": {"secure": "v1:abc"}}
+    assert _errors(stack) == []
+
+
+def test_the_schema_lets_the_kubernetes_provider_keys_through() -> None:
+    stack = copy.deepcopy(_dev_stack())
+    stack["config"]["kubernetes:context"] = "kind-cachemesh"
+    stack["config"]["kubernetes:upsertExistingObjects"] = "true"
+    assert _errors(stack) == []
+
+
+def test_the_schema_takes_a_cpu_count_as_a_number_as_the_model_does() -> None:
+    stack = _dev_stack()
+    stack["config"]["cachemesh:caches"][0]["resources"]["limits"]["cpu"] = 2
+    assert _errors(stack) == []
+
+
+def _kinds_in(source: str) -> set[str]:
+    """Failure kinds a module of the check names: failure(exp, "KIND", ...) and the
+    `kind, what = "KIND", ...` choices of the authorization check."""
+    calls = re.findall(r'failure\(\s*exp,\s*"([a-z-]+)"', source)
+    choices = re.findall(r'kind, what = "([a-z-]+)"', source)
+    return set(calls) | set(choices)
+
+
+def test_every_failure_kind_the_check_reports_has_an_entry_on_the_troubleshooting_page() -> None:
+    found: set[str] = set()
+    for module in sorted((PROJECT_ROOT / "checks").glob("mtls*.py")):
+        found |= _kinds_in(module.read_text())
+    assert {"plaintext", "default-policy", "stale-trust-roots"} <= found  # the scan works
+    assert found - set(ADVICE) == set()
+    page = (PROJECT_ROOT / "docs/troubleshooting/mtls-check.md").read_text()
+    assert [kind for kind in sorted(found) if f"\n## {kind}\n" not in page] == []
+
+
+def test_the_dev_stack_names_the_committed_schema_for_the_yaml_language_server() -> None:
+    first = (PROJECT_ROOT / "Pulumi.dev.yaml").read_text().splitlines()[0]
+    prefix = "# yaml-language-server: $schema="
+    assert first.startswith(prefix)
+    assert (PROJECT_ROOT / first.removeprefix(prefix)).is_file()
+
+
+def _refs_with_siblings(node: Any, path: str = "") -> list[str]:
+    if isinstance(node, list):
+        return [p for i, v in enumerate(node) for p in _refs_with_siblings(v, f"{path}/{i}")]
+    if not isinstance(node, dict):
+        return []
+    here = [path] if "$ref" in node and len(node) > 1 else []
+    return here + [p for k, v in node.items() for p in _refs_with_siblings(v, f"{path}/{k}")]
+
+
+def test_the_schema_keeps_descriptions_where_a_draft_7_editor_reads_them() -> None:
+    # Draft 7 ignores every keyword beside a $ref: a description there would never show.
+    assert _refs_with_siblings(stack_schema()) == []
+    assert _refs_with_siblings({"a": {"$ref": "#/x", "description": "lost"}}) == ["/a"]
