@@ -14,6 +14,7 @@ from typing import Any
 from scripts.docs_markdown import cell, generated_header
 from settings.base import CONFIG_NAMESPACE
 from settings.model import Settings
+from settings.scheduling import KUBERNETES_TYPE
 
 Node = dict[str, Any]
 REQUIRED = object()
@@ -73,6 +74,12 @@ def _is_secret(node: Node) -> bool:
     return node.get("format") == "password" and node.get("writeOnly") is True
 
 
+def _ours(node: Node) -> bool:
+    """An object whose keys this reference describes: not one that restates a Kubernetes API
+    type (settings/scheduling.py KUBERNETES_TYPE), whose fields Kubernetes documents."""
+    return _is_object(node) and KUBERNETES_TYPE not in node
+
+
 def fields(node: Node, defs: Node, path: str = "") -> Iterator[tuple[str, Node, Node, bool, bool]]:
     """Every key under an object node, depth first: (path, field node as written, the field's
     value schema with refs resolved and null dropped, nullable, required)."""
@@ -81,11 +88,11 @@ def fields(node: Node, defs: Node, path: str = "") -> Iterator[tuple[str, Node, 
         here = f"{path}.{key}" if path else key
         inner, nullable = _non_null(raw, defs)
         yield here, raw, inner, nullable, key in required
-        if _is_object(inner):
+        if _ours(inner):
             yield from fields(inner, defs, here)
         elif inner.get("type") == "array":
             items = _resolve(inner.get("items", {}), defs)
-            if _is_object(items):
+            if _ours(items):
                 yield from fields(items, defs, f"{here}[]")
 
 

@@ -246,11 +246,14 @@ class CacheSettings(SettingsModel):
         default_factory=dict, description="Node labels the pods must run on (pod nodeSelector)."
     )
     tolerations: tuple[Toleration, ...] = Field(
-        default=(), description="Taints the pods tolerate (pod tolerations)."
+        default=(),
+        description="Taints the pods tolerate: Kubernetes core/v1 Tolerations (key, operator, "
+        "value, effect, tolerationSeconds).",
     )
     affinity: Affinity | None = Field(
         default=None,
-        description="Affinity rules added to the pod's (node affinity, pod (anti-)affinity).",
+        description="A Kubernetes core/v1 Affinity (nodeAffinity, podAffinity, podAntiAffinity) "
+        "added to the pod template.",
     )
     priority_class_name: PriorityClassName | None = Field(
         default=None, description="The pods' PriorityClass."

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from settings.base import SettingsModel, dns1123_label, dns_subdomain
 
@@ -60,6 +60,9 @@ def label_value(value: str) -> str:
 QualifiedName = Annotated[str, AfterValidator(qualified_name)]
 LabelValue = Annotated[str, AfterValidator(label_value)]
 SpreadPolicy = Literal["DoNotSchedule", "ScheduleAnyway", "off"]
+# JSON Schema mark of a model that restates a Kubernetes API type: the generated configuration
+# reference links to Kubernetes' own documentation instead of describing each nested field.
+KUBERNETES_TYPE = "x-kubernetes-type"
 
 
 class Placement(SettingsModel):
@@ -71,15 +74,34 @@ class Placement(SettingsModel):
     not eligible at all, so a cluster without zones, kind for one, could run no cache pod).
     README.md "Spreading a cache across nodes and zones" has the trade-offs."""
 
-    spread_across_nodes: SpreadPolicy = "DoNotSchedule"
-    spread_across_zones: SpreadPolicy = "ScheduleAnyway"
-    max_skew: int = Field(default=1, ge=1)
+    spread_across_nodes: SpreadPolicy = Field(
+        default="DoNotSchedule",
+        description="Spread the pods over nodes (topologySpreadConstraints on "
+        "kubernetes.io/hostname): DoNotSchedule leaves a pod Pending rather than stack it; "
+        "ScheduleAnyway only prefers; off writes no constraint.",
+    )
+    spread_across_zones: SpreadPolicy = Field(
+        default="ScheduleAnyway",
+        description="Spread the pods over zones (topology.kubernetes.io/zone); ScheduleAnyway "
+        "by default because under DoNotSchedule a node without the zone label is not eligible.",
+    )
+    max_skew: int = Field(
+        default=1, ge=1, description="How uneven the spread may be (pods per node or zone)."
+    )
     # Ignite places each partition's backup copies on other Kubernetes nodes than its primary
     # (a backup filter on the node name; off: Ignite may put both copies on one machine).
-    backups_on_other_nodes: bool = True
+    backups_on_other_nodes: bool = Field(
+        default=True,
+        description="Ignite keeps each partition's backups off its primary's Kubernetes node "
+        "(an affinity backup filter on the node name). Takes effect for caches created after it.",
+    )
 
 
 class Toleration(SettingsModel):
+    """Kubernetes' core/v1 Toleration, field for field (documented there)."""
+
+    model_config = ConfigDict(json_schema_extra={KUBERNETES_TYPE: "core/v1 Toleration"})
+
     key: QualifiedName | None = None
     operator: Literal["Exists", "Equal"] = "Equal"
     value: LabelValue | None = None
@@ -171,8 +193,11 @@ class PodAffinity(SettingsModel):
 
 
 class Affinity(SettingsModel):
-    """Added to the pod template as given (cachemesh spreads with topologySpreadConstraints, so
-    it writes no affinity of its own)."""
+    """Kubernetes' core/v1 Affinity, field for field (documented there). Added to the pod
+    template as given (cachemesh spreads with topologySpreadConstraints, so it writes no
+    affinity of its own)."""
+
+    model_config = ConfigDict(json_schema_extra={KUBERNETES_TYPE: "core/v1 Affinity"})
 
     node_affinity: NodeAffinity | None = None
     pod_affinity: PodAffinity | None = None
@@ -183,7 +208,10 @@ class ServiceAccountSettings(SettingsModel):
     """`caches[i].serviceAccount`: annotations for the cache's own ServiceAccount (for example a
     cloud IAM role: eks.amazonaws.com/role-arn, iam.gke.io/gcp-service-account)."""
 
-    annotations: dict[QualifiedName, str] = Field(default_factory=dict)
+    annotations: dict[QualifiedName, str] = Field(
+        default_factory=dict,
+        description="Annotations of the cache's ServiceAccount (e.g. a cloud IAM role).",
+    )
 
 
 def as_kubernetes(model: SettingsModel) -> dict[str, Any]:
