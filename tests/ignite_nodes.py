@@ -156,7 +156,29 @@ class NodeSpec:
 
     @property
     def env(self) -> dict[str, str]:
-        return {e["name"]: e["value"] for e in self.container.get("env", [])}
+        """The container's literal environment values."""
+        return {e["name"]: e["value"] for e in self.container.get("env", []) if "value" in e}
+
+    def pod_env(self, pod: str, node_name: str, pod_ip: str) -> dict[str, str]:
+        """The container's environment in pod `pod` on Kubernetes node `node_name`: literal values
+        and the downward API's fieldRefs as the kubelet resolves them (kubernetes
+        pkg/kubelet/kubelet_pods.go podFieldSelectorRuntimeValue: spec.nodeName, metadata.name,
+        metadata.namespace, status.podIP)."""
+        fields = {
+            "spec.nodeName": node_name,
+            "metadata.name": pod,
+            "metadata.namespace": self.namespace,
+            "status.podIP": pod_ip,
+        }
+        env: dict[str, str] = {}
+        for entry in self.container.get("env", []):
+            if "value" in entry:
+                env[entry["name"]] = entry["value"]
+                continue
+            field = ((entry.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath")
+            assert field in fields, f"env {entry['name']}: unsupported source {entry}"
+            env[entry["name"]] = fields[field]
+        return env
 
     @property
     def service_dns(self) -> str:
@@ -435,7 +457,11 @@ class Pods:
                 "--fork",
                 "--mount-proc",
             ]
-            env = ["env", "-i", *(f"{k}={v}" for k, v in self._container_env(state).items())]
+            env = [
+                "env",
+                "-i",
+                *(f"{k}={v}" for k, v in self._container_env(state, name).items()),
+            ]
             with open(log_path, "wb") as log:
                 proc = subprocess.Popen(
                     [*pod_ns, *env, *argv],
@@ -448,12 +474,14 @@ class Pods:
             pod["replacing"] = False
             self._write_hosts(state)
 
-    def _container_env(self, state: dict[str, Any]) -> dict[str, str]:
+    def _container_env(self, state: dict[str, Any], name: str) -> dict[str, str]:
         spec = NodeSpec(**state["spec"])
+        pod = state["pods"][name]
         return {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "IGNITE_HOME": state["home"],
-            **spec.env,
+            # Each pod on a Kubernetes node of its own, as the cache's default spread puts them.
+            **spec.pod_env(name, pod.get("nodeName") or f"node-of-{name}", pod.get("ip") or ""),
         }
 
     def java_pid(self, name: str) -> int | None:
@@ -485,7 +513,7 @@ class Pods:
         java = self.java_pid(name)
         if java is None:
             return subprocess.CompletedProcess(list(argv), 126, "", f"{name} is not running\n")
-        env = self._container_env(self.read())
+        env = self._container_env(self.read(), name)
         nsenter = ["nsenter", "-t", str(java), "-n", "-p", "-m", "--"]
         envv = ["env", "-i", *(f"{k}={v}" for k, v in env.items())]
         try:
