@@ -1,0 +1,61 @@
+"""Where the e2e tier's real tools live: one cache directory per tool and version.
+
+`make e2e-tools` builds each tool into ``$CACHEMESH_CACHE/e2e-tools/<name>-<key>/`` (default
+``~/.cache/cachemesh``) and builds nothing that is already there; the e2e harness puts the same
+directories on PATH. This module is the one place that names the versions, so the build and the
+harness cannot disagree. Pure standard library: the build script calls it with ``python3``.
+
+Stand-ins (our own Go code, for modules the Go proxy does not serve) are keyed by the content of
+their source, so a change to a stand-in's source builds it anew.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+# name → version (the cache key). Real tools carry their upstream version.
+TOOL_VERSIONS: dict[str, str] = {
+    "pulumi": "v3.260.0",
+    "pulumi-resource-kubernetes": "v4.0.0-20260115033456-f47bc2d6f199",
+    "etcd": "v3.5.21",
+    "kube-apiserver": "v1.31.14",
+    "kube-controller-manager": "v1.31.14",
+    "kube-scheduler": "v1.31.14",
+    "kubectl": "v1.31.14",
+    "kwok": "v0.7.0",
+    # Stand-ins: "standin-src-<first 12 hex of the source tree's digest>".
+    "pulumi-language-python": "standin-src-1a75eb9da6d7",
+    "pulumi-resource-tls": "standin-src-a9c4eb3d0f8d",
+    "pulumi-resource-command": "standin-src-a9c4eb3d0f8d",
+}
+
+
+def cache_root() -> Path:
+    base = os.environ.get("CACHEMESH_CACHE") or str(Path.home() / ".cache" / "cachemesh")
+    return Path(base) / "e2e-tools"
+
+
+def tool_dir(name: str) -> Path:
+    return cache_root() / f"{name}-{TOOL_VERSIONS[name]}"
+
+
+def tool_dirs() -> dict[str, Path]:
+    return {name: tool_dir(name) for name in TOOL_VERSIONS}
+
+
+def missing_tools() -> list[str]:
+    """The tools whose binary is not built yet (the e2e tier is skipped, saying which)."""
+    return [name for name, path in tool_dirs().items() if not (path / name).is_file()]
+
+
+if __name__ == "__main__":
+    # `python3 e2e/tools/manifest.py dir NAME` | `missing` | `path` (a PATH fragment).
+    command = sys.argv[1] if len(sys.argv) > 1 else "missing"
+    if command == "dir":
+        print(tool_dir(sys.argv[2]))
+    elif command == "path":
+        print(os.pathsep.join(str(p) for p in tool_dirs().values()))
+    else:
+        print("\n".join(missing_tools()))
