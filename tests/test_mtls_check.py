@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from harness import (
     run_with_real_kubectl,
 )
 
+import checks.mtls
 from checks.mtls import main
 from checks.mtls_tools import CallResult
 
@@ -300,14 +302,26 @@ def test_hung_scrape_is_cut_off_by_the_per_call_timeout(cluster: FakeCluster) ->
 
 
 def test_not_verified_by_the_timeout_reports_the_last_of_several_attempts(
-    cluster: FakeCluster,
+    cluster: FakeCluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Long enough for several rounds on a loaded machine (each round starts stand-in processes).
-    result = cluster.use(scenario="no-traffic").run(timeout="3", interval="0.1")
+    # The check's clock and sleep are its own to inject: on a fake clock that only sleeping moves,
+    # a 3 s budget with a 1 s interval is exactly three rounds, however loaded the machine is.
+    now = [0.0]
+
+    def advance(seconds: float) -> None:
+        now[0] += seconds
+
+    monkeypatch.setattr(
+        checks.mtls,
+        "run_check",
+        partial(checks.mtls.run_check, clock=lambda: now[0], sleep=advance),
+    )
+    result = cluster.use(scenario="no-traffic").run(timeout="3", interval="1")
     assert result.rc == 1
-    assert result.report["attempts"] > 1
-    assert len(cluster.calls("kubectl")) == result.report["attempts"]
+    assert result.report["attempts"] == 3
+    assert len(cluster.calls("kubectl")) == 3
     assert "attempt 2: not verified" in result.stderr
+    assert "attempt 3: not verified" in result.stderr
 
 
 def test_retries_until_traffic_shows_up(cluster: FakeCluster, tmp_path: Path) -> None:
