@@ -8,6 +8,7 @@ import io
 import json
 import signal
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +22,15 @@ from harness import (
 )
 from test_mtls_check import Result
 
-from checks.rollout import GATE_CLUSTER, GATE_EVICTION, GATE_POD_BACK, main
+import checks.rollout
+from checks.rollout import GATE_CLUSTER, GATE_EVICTION, GATE_POD_BACK, Rollout, main
 from checks.rollout_tools import parse_metric_table
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "rollout"
 OLD, NEW = "ignite-5d8f7c9b6", "ignite-7b9c5d4f8"
-# The gate timeout of cases where one gate must pass before another fails: the passing gate takes
-# two polls (several stand-in processes), which needs more than 0.5 s on a loaded machine.
-SHORT = "2"
+# The gate timeout of cases where one gate must pass before another fails: 20 polls at the
+# 0.01 s interval, more than the two polls the passing gate takes.
+SHORT = "0.2"
 
 
 def cluster_state(replicas: int = 3, updated: tuple[str, ...] = (), **overrides: Any) -> dict:
@@ -93,6 +95,16 @@ class FakeCluster:
             "--interval", "0.01",
             *extra,
         ]  # fmt: skip
+        # The gates' clock moves only when they sleep between polls: a timeout is a number of
+        # polls (timeout / interval), so a gate's verdict does not depend on the machine's load.
+        now = [0.0]
+
+        def advance(seconds: float) -> None:
+            now[0] += seconds
+
+        self.monkeypatch.setattr(
+            checks.rollout, "Rollout", partial(Rollout, clock=lambda: now[0], sleep=advance)
+        )
         rc = main(argv, stdout=out, stderr=err)
         return Result(rc, json.loads(out.getvalue()), err.getvalue())
 
@@ -254,7 +266,7 @@ def test_pod_that_never_becomes_ready_stops_the_rollout(cluster: FakeCluster) ->
 
 def test_no_rebalanced_row_is_never_taken_as_rebalanced(cluster: FakeCluster) -> None:
     cluster.load(cluster_state(omitRebalancedRow=True))
-    result = cluster.run(timeout="0.3")
+    result = cluster.run(timeout="0.05")
     assert result.rc == 1
     assert cluster.evicted() == []
     assert result.report["failedGate"] == GATE_CLUSTER
@@ -263,7 +275,7 @@ def test_no_rebalanced_row_is_never_taken_as_rebalanced(cluster: FakeCluster) ->
 
 def test_no_metric_found_message_is_never_taken_as_rebalanced(cluster: FakeCluster) -> None:
     cluster.load(cluster_state(unknownMetric=True))
-    result = cluster.run(timeout="0.3")
+    result = cluster.run(timeout="0.05")
     assert result.rc == 1
     assert cluster.evicted() == []
 
@@ -272,7 +284,7 @@ def test_a_missing_server_node_keeps_the_gate_closed(cluster: FakeCluster) -> No
     state = cluster_state()
     state["pods"]["ignite-0"].update(ready=False, pollsLeft=0)
     cluster.load({**state, "neverReady": ["ignite-0"]})
-    result = cluster.run(timeout="0.3")
+    result = cluster.run(timeout="0.05")
     assert result.rc == 1
     assert cluster.evicted() == []
     assert "pods not Ready: ignite-0" in result.report["reason"]
@@ -527,7 +539,7 @@ def test_an_update_revision_the_controller_has_not_observed_is_not_trusted(
     state = cluster_state()
     state["statefulset"]["observedGeneration"] = 1  # the controller has not seen generation 2
     cluster.load(state)
-    result = cluster.run(timeout="0.3")
+    result = cluster.run(timeout="0.05")
     assert result.rc == 1
     assert result.report["failedGate"] == "statefulset-observed"
     assert cluster.evicted() == []
