@@ -278,6 +278,7 @@ def test_pre_stop_script_sends_sigterm_to_the_node_and_waits_until_it_exits(
         "    pathlib.Path(sys.argv[1]).write_text('stopped')\n"
         "    sys.exit(0)\n"
         "signal.signal(signal.SIGTERM, stop)\n"
+        "pathlib.Path(sys.argv[1] + '.started').write_text('')\n"
         "time.sleep(60)\n"
     )
     (tmp_path / "node.py").write_text(node_code)
@@ -285,8 +286,11 @@ def test_pre_stop_script_sends_sigterm_to_the_node_and_waits_until_it_exits(
     launcher.write_text(f"{sys.executable} {tmp_path / 'node.py'} {done} {marker} &\nwait $!\n")
     node = subprocess.Popen(["/bin/sh", str(launcher)], start_new_session=True)
     try:
-        while not _running(marker):
-            time.sleep(0.01)  # until the stand-in node has started
+        # Until the stand-in node has started and handles SIGTERM (a SIGTERM before that would
+        # kill it at once, which is not what this test is about).
+        started = done.with_name("stopped.started")
+        while not (started.exists() and _running(marker)):
+            time.sleep(0.01)
         stop = subprocess.run(["/bin/sh", "-c", script], timeout=30, capture_output=True)
         assert stop.returncode == 0, stop.stderr
         # The hook returned only once the node had finished stopping on SIGTERM.
@@ -312,7 +316,12 @@ import json, pathlib, signal, subprocess, sys, time
 out, hook_argv = pathlib.Path(sys.argv[1]), json.loads(pathlib.Path(sys.argv[2]).read_text())
 hook = None
 def stop(*_):
-    time.sleep(1)  # the node's shutdown work (GRACEFUL), then: has the hook returned?
+    # The node's shutdown work (GRACEFUL): up to 10 s, during which the hook must return. A hook
+    # that waited for this node to exit could not return before it does, however long that is.
+    for _ in range(200):
+        if hook.poll() is not None:
+            break
+        time.sleep(0.05)
     rc = hook.poll()
     out.write_text("hook still running" if rc is None else f"hook exited {rc}")
     sys.exit(0)
