@@ -13,7 +13,7 @@ endif
 # YES=1: deploy without asking (CI); the stack must then set kubernetes:context (scripts/up.sh).
 YES ?=
 
-.PHONY: up preview preview-policies destroy outputs test lint format policy-venv clean ignite docs docs-build docs-gen
+.PHONY: up preview preview-policies destroy outputs test lint format policy-venv clean ignite docs docs-build docs-gen e2e
 
 # Apache Ignite for the real-node tests (tests/ignite_nodes.py), resolved by Maven from
 # tools/ignite/pom.xml into a cache keyed by version; a second `make ignite` does nothing.
@@ -67,6 +67,12 @@ $(IGNITE_DIR)/.installed: tools/ignite/pom.xml
 ## Run the test suite (no cluster, no Pulumi CLI needed).
 test: $(VENV)/.dev-installed
 	$(VENV)/bin/python -m pytest -q
+
+## The e2e tier (e2e/, docs/how-it-works/e2e-tier.md): the real Pulumi CLI and providers against a
+## throwaway loopback cluster (etcd, kube-apiserver, controllers, kwok). Needs the tools
+## `make e2e-tools` builds; one worker, the scenarios of a module share one stack in order.
+e2e: $(VENV)/.dev-installed policies/venv/.installed
+	$(VENV)/bin/python -m pytest e2e -m e2e -n 0 -q
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
