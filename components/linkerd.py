@@ -31,11 +31,15 @@ from components.trust_anchors import (
     trust_roots_sha256,
 )
 from pki import linkerd as linkerd_pki
-from settings.linkerd import LINKERD_HELM_REPO, LinkerdSettings
+from settings.linkerd import (
+    CNI_CHART,
+    CONTROL_PLANE_CHART,
+    CRDS_CHART,
+    ChartSource,
+    LinkerdSettings,
+)
 
 NAMESPACE = "linkerd"
-CRDS_CHART = "linkerd-crds"
-CONTROL_PLANE_CHART = "linkerd-control-plane"
 # Seconds Helm waits for the control plane to become ready (per install/upgrade).
 READY_TIMEOUT_SECONDS = 600
 # values key -> (Service the webhook serves, Secret the chart mounts when externalSecret is true,
@@ -68,6 +72,18 @@ def namespace_metadata(name: str = NAMESPACE, cni: bool = False) -> k8s.meta.v1.
         },
         "annotations": {"linkerd.io/inject": "disabled"},
     }
+
+
+def chart_args(source: ChartSource) -> dict[str, Any]:
+    """A Release's `chart` and, for a Helm repository, `repository_opts` (an OCI reference or a
+    local chart has none: pulumi-kubernetes provider/pkg/provider/helm_release.go
+    chartPathOptionsFromRelease and locateChart, which looks for a local chart only without a
+    repository URL)."""
+    args: dict[str, Any] = {"chart": source.chart}
+    if source.repo is not None:
+        repo: k8s.helm.v3.RepositoryOptsArgsDict = {"repo": source.repo}
+        args["repository_opts"] = repo
+    return args
 
 
 def crds_values() -> dict[str, Any]:
@@ -187,13 +203,11 @@ class LinkerdControlPlane(pulumi.ComponentResource):
                 )
             )
 
-        repo: k8s.helm.v3.RepositoryOptsArgsDict = {"repo": LINKERD_HELM_REPO}
         crds = k8s.helm.v3.Release(
             CRDS_CHART,
             name=CRDS_CHART,
-            chart=CRDS_CHART,
+            **chart_args(cfg.chart_source(CRDS_CHART)),
             version=cfg.version,
-            repository_opts=repo,
             namespace=NAMESPACE,
             values=crds_values(),
             timeout=READY_TIMEOUT_SECONDS,
@@ -205,16 +219,15 @@ class LinkerdControlPlane(pulumi.ComponentResource):
         if cfg.cni:
             cni = LinkerdCni(
                 "linkerd-cni",
-                LinkerdCniArgs(version=cfg.version),
+                LinkerdCniArgs(version=cfg.version, source=cfg.chart_source(CNI_CHART)),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*outer, crds]),
             )
             cni_ready = [cni.release]
         self.control_plane = k8s.helm.v3.Release(
             CONTROL_PLANE_CHART,
             name=CONTROL_PLANE_CHART,
-            chart=CONTROL_PLANE_CHART,
+            **chart_args(cfg.chart_source(CONTROL_PLANE_CHART)),
             version=cfg.version,
-            repository_opts=repo,
             namespace=NAMESPACE,
             values=control_plane_values(cfg.trust_domain, identity, bundles, cni=cfg.cni),
             # Wait until every Deployment (identity, destination, proxy injector) is ready, so

@@ -19,10 +19,9 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from settings.linkerd import LINKERD_HELM_REPO
+from settings.linkerd import CNI_CHART, LINKERD_HELM_REPO, ChartSource
 
 NAMESPACE = "linkerd-cni"
-CNI_CHART = "linkerd2-cni"
 # Seconds Helm waits for the DaemonSet to be ready on every node (per install/upgrade).
 READY_TIMEOUT_SECONDS = 600
 
@@ -55,6 +54,10 @@ def cni_values() -> dict[str, Any]:
 class LinkerdCniArgs:
     # The Linkerd edge chart version (linkerd2-cni is published with every release's version).
     version: str
+    # Where the chart comes from (`linkerd.charts`): by default Linkerd's edge repository.
+    source: ChartSource = field(
+        default_factory=lambda: ChartSource(chart=CNI_CHART, repo=LINKERD_HELM_REPO)
+    )
     values: dict[str, Any] = field(default_factory=cni_values)
 
 
@@ -77,9 +80,9 @@ class LinkerdCni(pulumi.ComponentResource):
         self.release = k8s.helm.v3.Release(
             CNI_CHART,
             name=CNI_CHART,
-            chart=CNI_CHART,
+            chart=args.source.chart,
             version=args.version,
-            repository_opts={"repo": LINKERD_HELM_REPO},
+            repository_opts={"repo": args.source.repo} if args.source.repo is not None else None,
             namespace=NAMESPACE,
             values=args.values,
             # Wait until the DaemonSet has installed the plugin on every node: a meshed pod

@@ -20,6 +20,10 @@ from pki.trust_rotation import AnchorPlan, plan_problems
 from settings.base import DnsSubdomain, SettingsModel
 
 LINKERD_HELM_REPO = "https://helm.linkerd.io/edge"
+# The charts cachemesh installs from `linkerd.charts` (linkerd2-cni only with `linkerd.cni`).
+CRDS_CHART = "linkerd-crds"
+CONTROL_PLANE_CHART = "linkerd-control-plane"
+CNI_CHART = "linkerd2-cni"
 GATEWAY_API_RELEASE_URL = (
     "https://github.com/kubernetes-sigs/gateway-api/releases/download/{version}"
     "/standard-install.yaml"
@@ -117,6 +121,38 @@ def gateway_api_tuple(version: str) -> tuple[int, int, int]:
 
 def _is_url(value: str) -> bool:
     return value.startswith(("https://", "http://"))
+
+
+@dataclass(frozen=True)
+class ChartSource:
+    """Where one Linkerd chart comes from, in the words of a `helm.v3.Release`: `chart` is the
+    chart's name in the Helm repository `repo`, an `oci://` reference (no repo), or the absolute
+    path of a local chart (a directory with Chart.yaml, or an archive as `helm pull` saves it)."""
+
+    chart: str
+    repo: str | None = None
+
+
+_CHART_YAML_VERSION = re.compile(r"""^version:[ \t]*["']?([^"'\s#]+)["']?[ \t]*(#.*)?$""", re.M)
+
+
+def local_chart(directory: Path, name: str, version: str) -> Path | str:
+    """The chart `name` at `version` in `directory`: `NAME-VERSION.tgz` (what `helm pull -d`
+    writes) or an unpacked `NAME/` whose Chart.yaml has that version; else why not, as text."""
+    archive = directory / f"{name}-{version}.tgz"
+    if archive.is_file():
+        return archive.resolve()
+    unpacked = directory / name / "Chart.yaml"
+    if unpacked.is_file():
+        match = _CHART_YAML_VERSION.search(unpacked.read_text(errors="replace"))
+        found = match.group(1) if match else None
+        if found == version:
+            return unpacked.parent.resolve()
+        return (
+            f"{unpacked} is chart version {found or '(none)'}, not {version}: put the chart "
+            f"of version {version} there"
+        )
+    return f"there is neither {archive.name} nor {name}/Chart.yaml in {directory}"
 
 
 class GatewayApiSettings(SettingsModel):
@@ -284,6 +320,18 @@ class LinkerdSettings(SettingsModel):
         default=None,
         description="Removed: refused with the commands that use trustAnchors instead.",
     )
+    # Where the charts come from: Linkerd's edge repository, a mirror of it, an OCI registry, or
+    # a directory of charts brought along (README-free: docs/tasks/install-offline.md).
+    charts: str = Field(
+        default=LINKERD_HELM_REPO,
+        min_length=1,
+        description="Where the Linkerd Helm charts (linkerd-crds, linkerd-control-plane; "
+        "linkerd2-cni with cni) come from, at linkerd.version: a Helm repository URL (http(s)://; "
+        "default Linkerd's edge repository, or your mirror of it), an OCI registry "
+        "(oci://HOST/PATH, each chart under it by name), or a local directory (relative to the "
+        "project directory) holding each chart as `helm pull -d DIR` saves it "
+        "(NAME-VERSION.tgz) or unpacked (NAME/Chart.yaml).",
+    )
     # Install the Linkerd CNI plugin (chart linkerd2-cni) and run the control plane with
     # cniEnabled: no linkerd-init container in meshed pods (README.md "The CNI plugin").
     cni: bool = Field(
@@ -322,6 +370,24 @@ class LinkerdSettings(SettingsModel):
                 f"{value} is not a chart version cachemesh knows the Gateway API pairing of "
                 f"(known: {', '.join(LINKERD_CHARTS)}); add it to LINKERD_CHARTS in "
                 "settings/linkerd.py with the Gateway API version its release notes name"
+            )
+        return value
+
+    @field_validator("charts")
+    @classmethod
+    def _charts(cls, value: str) -> str:
+        if _is_url(value) or value.startswith("oci://"):
+            return value.rstrip("/")
+        if "://" in value:
+            raise ValueError(
+                f"{value!r} is not a chart source cachemesh can use: write a Helm repository URL "
+                "(https://...), an OCI registry (oci://HOST/PATH) or a local directory"
+            )
+        if not Path(value).is_dir():
+            raise ValueError(
+                f"{value!r} is neither an http(s) or oci:// URL nor an existing directory "
+                "(relative paths are read from the project directory); create it and save the "
+                "charts there with helm pull (docs/tasks/install-offline.md)"
             )
         return value
 
@@ -364,6 +430,23 @@ class LinkerdSettings(SettingsModel):
     def gateway_api_version(self) -> str:
         return LINKERD_CHARTS[self.version]
 
+    @property
+    def chart_names(self) -> tuple[str, ...]:
+        """The charts cachemesh installs with these settings."""
+        return (CRDS_CHART, *((CNI_CHART,) if self.cni else ()), CONTROL_PLANE_CHART)
+
+    def chart_source(self, name: str) -> ChartSource:
+        """Where chart `name` comes from (`charts`); a local chart is checked by
+        linkerd_problems first, so here it is found."""
+        if _is_url(self.charts):
+            return ChartSource(chart=name, repo=self.charts)
+        if self.charts.startswith("oci://"):
+            return ChartSource(chart=f"{self.charts}/{name}")
+        found = local_chart(Path(self.charts), name, self.version)
+        if isinstance(found, str):
+            raise ValueError(found)
+        return ChartSource(chart=str(found))
+
 
 def linkerd_problems(
     linkerd: LinkerdSettings,
@@ -388,6 +471,8 @@ def linkerd_problems(
             "'linkerd.certificates.earlyRenewalHours' 1440"
         )
     problems += trust_anchor_problems(linkerd, key)
+    if linkerd.enabled:
+        problems += chart_problems(linkerd, key)
     if not linkerd.enabled:
         if linkerd.cni:
             problems.append(
@@ -454,6 +539,24 @@ def linkerd_problems(
                 f"{wanted}, the Gateway API release Linkerd chart {linkerd.version} is built and "
                 f"tested with. Fix with: pulumi config set --path gatewayApi.version {wanted} "
                 "(or pick the Linkerd version paired with yours in README.md)"
+            )
+    return problems
+
+
+def chart_problems(linkerd: LinkerdSettings, key: Callable[..., str]) -> list[str]:
+    """A local `charts` directory must hold every chart cachemesh installs, at `version`."""
+    if _is_url(linkerd.charts) or linkerd.charts.startswith("oci://"):
+        return []
+    problems: list[str] = []
+    directory = Path(linkerd.charts)
+    for name in linkerd.chart_names:
+        found = local_chart(directory, name, linkerd.version)
+        if isinstance(found, str):
+            problems.append(
+                f"{key('charts')}: has no {name} chart at {key('version')} {linkerd.version}: "
+                f"{found}. Fix: on a machine with internet access run helm pull {name} --repo "
+                f"{LINKERD_HELM_REPO} --version {linkerd.version} -d {linkerd.charts} and copy "
+                "the file over (docs/tasks/install-offline.md)"
             )
     return problems
 
@@ -530,6 +633,7 @@ def proxy_lifetime_annotations(
 MANAGED_ONLY: dict[str, str] = {
     "version": "pins the Linkerd charts cachemesh installs",
     "cni": "installs the Linkerd CNI plugin",
+    "charts": "says where the Linkerd charts cachemesh installs come from",
     "certificates": "sets the validity of the certificates cachemesh makes",
     "trust_anchors": "rotates the trust anchors cachemesh makes",
     "trust_anchor_pem": "hands your trust anchor to the Linkerd cachemesh installs",
