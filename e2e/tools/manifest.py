@@ -33,8 +33,8 @@ TOOL_VERSIONS: dict[str, str] = {
     "kwok": "v0.7.0",
     # Stand-ins: "standin-src-<first 12 hex of the source tree's digest>".
     "pulumi-language-python": "standin-src-d73341d2b6a4",
-    "pulumi-resource-tls": "standin-src-a9c4eb3d0f8d",
-    "pulumi-resource-command": "standin-src-a9c4eb3d0f8d",
+    "pulumi-resource-tls": "standin-src-95d09f19115e",
+    "pulumi-resource-command": "standin-src-95d09f19115e",
 }
 
 # Stand-in → its source tree (a Go module under e2e/tools/standins/). The two providers share one
