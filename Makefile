@@ -13,7 +13,7 @@ endif
 # YES=1: deploy without asking (CI); the stack must then set kubernetes:context (scripts/up.sh).
 YES ?=
 
-.PHONY: up preview preview-policies destroy outputs test lint format policy-venv clean ignite docs docs-build docs-gen
+.PHONY: e2e-tools up preview preview-policies destroy outputs test lint format policy-venv clean ignite docs docs-build docs-gen
 
 # Apache Ignite for the real-node tests (tests/ignite_nodes.py), resolved by Maven from
 # tools/ignite/pom.xml into a cache keyed by version; a second `make ignite` does nothing.
@@ -63,6 +63,12 @@ $(IGNITE_DIR)/.installed: tools/ignite/pom.xml
 	mvn -q -B -f tools/ignite/pom.xml package -Dignite.dir=$(IGNITE_DIR)
 	rm -rf tools/ignite/target
 	touch $@
+
+## Build the e2e tier's real tools (pulumi CLI, providers, etcd, kube-apiserver, …) from Go modules
+## into $(CACHEMESH_CACHE)/e2e-tools/<name>-<version>/; what is already there is not built again.
+## Cold: about 1.5 hours on 2 cores (docs/how-it-works/real-engine-tools.md).
+e2e-tools:
+	CACHEMESH_CACHE=$(CACHEMESH_CACHE) e2e/tools/build.sh
 
 ## Run the test suite (no cluster, no Pulumi CLI needed).
 test: $(VENV)/.dev-installed
