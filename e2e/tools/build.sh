@@ -111,8 +111,17 @@ build_pulumi-resource-command() {
 
 # ---- driver ------------------------------------------------------------------------------------
 
+BUILDING="" # the temporary directory of the build under way, removed if the script stops
+cleanup() {
+  if [[ -n "$BUILDING" ]]; then
+    rm -rf "$BUILDING"
+    echo "build.sh: the build failed or was stopped; nothing was cached for it" >&2
+  fi
+}
+trap cleanup EXIT
+
 build_one() {
-  local name=$1 version dir tmp start
+  local name=$1 version dir start
   version="$(manifest version "$name")"
   dir="$(manifest dir "$name")"
   if [[ -x "$dir/$name" ]]; then
@@ -121,14 +130,14 @@ build_one() {
   fi
   echo "$name $version: building…"
   mkdir -p "$(dirname "$dir")"
-  tmp="$(mktemp -d "$dir.tmp.XXXXXX")"
-  trap 'rm -rf "$tmp"' EXIT
+  BUILDING="$(mktemp -d "$dir.tmp.XXXXXX")"
+  chmod 0755 "$BUILDING"
   start=$SECONDS
-  "build_$name" "$tmp" "$version"
-  echo "$((SECONDS - start))" >"$tmp/.built" # build seconds, for the docs' build times
+  "build_$name" "$BUILDING" "$version"
+  echo "$((SECONDS - start))" >"$BUILDING/.built" # build seconds, for the docs' build times
   rm -rf "$dir"
-  mv "$tmp" "$dir"
-  trap - EXIT
+  mv "$BUILDING" "$dir"
+  BUILDING=""
   echo "$name $version: built in $((SECONDS - start)) s ($dir)"
 }
 

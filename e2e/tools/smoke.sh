@@ -27,7 +27,8 @@ fi
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/cachemesh-tools-smoke.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
-export PATH="$(python3 "$HERE/manifest.py" path):$PATH"
+TOOL_PATH="$(python3 "$HERE/manifest.py" path)"
+export PATH="$TOOL_PATH:$PATH"
 export PULUMI_HOME="$WORK/home" PULUMI_BACKEND_URL="file://$WORK/state"
 export PULUMI_CONFIG_PASSPHRASE=smoke PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
