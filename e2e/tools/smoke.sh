@@ -5,9 +5,11 @@
 #   1. `pulumi up`: a tls PrivateKey (ECDSA P256) + SelfSignedCert, and a command.local.Command
 #      that reads the certificate's subject with openssl (checked in the stack output);
 #   2. `pulumi preview --expect-no-changes`;
-#   3. `pulumi preview --policy-pack`: a Python policy pack whose mandatory rule refuses RSA keys
+#   3. a changed trigger replaces the command (its `delete` runs for the old one); a command that
+#      exits non-zero fails the update with its stderr in the error;
+#   4. `pulumi preview --policy-pack`: a Python policy pack whose mandatory rule refuses RSA keys
 #      passes, then refuses the same program asked for an RSA key, with the pack's message;
-#   4. `pulumi destroy`: the command's `delete` runs, the stack is empty.
+#   5. `pulumi destroy`: the command's `delete` runs, the stack is empty.
 # Usage: e2e/tools/smoke.sh [VENV]  (VENV: a virtualenv with requirements.txt and pulumi-policy;
 # default: the repository's .venv). Exits non-zero at the first step that does not behave.
 set -euo pipefail
@@ -47,7 +49,8 @@ import pulumi
 import pulumi_command as command
 import pulumi_tls as tls
 
-algorithm = pulumi.Config().get("algorithm") or "ECDSA"
+config = pulumi.Config()
+algorithm = config.get("algorithm") or "ECDSA"
 key = tls.PrivateKey("key", algorithm=algorithm, ecdsa_curve="P256")
 cert = tls.SelfSignedCert(
     "cert",
@@ -62,8 +65,10 @@ subject = command.local.Command(
     create='printf "%s" "$CERT" | openssl x509 -noout -subject',
     delete="echo deleted >> \"$MARK\"",
     environment={"CERT": cert.cert_pem, "MARK": "deleted.txt"},
-    triggers=[cert.id],
+    triggers=[cert.id, config.get("trigger") or "1"],
 )
+if config.get_bool("fail"):
+    command.local.Command("failing", create="echo 'smoke: failing on purpose' >&2; exit 3")
 pulumi.export("subject", subject.stdout)
 pulumi.export("certificate_end", cert.validity_end_time)
 EOF
@@ -104,6 +109,28 @@ echo "stack output subject: $got"
 step "pulumi preview --expect-no-changes"
 pulumi preview --expect-no-changes --non-interactive
 
+step "pulumi up after a trigger change (replaces the command)"
+pulumi config set trigger 2
+pulumi up --yes --non-interactive | tee "$WORK/replace.log"
+grep -Eq "command:local:Command +subject +replaced" "$WORK/replace.log" ||
+  { echo "smoke: the trigger change did not replace the command" >&2; exit 1; }
+[[ "$(grep -cx deleted deleted.txt)" == 1 ]] || { echo "smoke: the old command's delete did not run" >&2; exit 1; }
+
+step "pulumi up with a command that exits 3 (fails, with its stderr)"
+pulumi config set fail true
+if pulumi up --yes --non-interactive >"$WORK/failed.log" 2>&1; then
+  cat "$WORK/failed.log"
+  echo "smoke: a failing command did not fail the update" >&2
+  exit 1
+fi
+if ! grep -q "smoke: failing on purpose" "$WORK/failed.log" || ! grep -q "exit status 3" "$WORK/failed.log"; then
+  cat "$WORK/failed.log"
+  echo "smoke: the failure does not show the command's stderr and status" >&2
+  exit 1
+fi
+grep -E "error:|failing on purpose|exit status" "$WORK/failed.log" | sort -u
+pulumi config rm fail
+
 step "pulumi preview --policy-pack (passes)"
 pulumi preview --policy-pack "$WORK/policy" --non-interactive
 
@@ -120,8 +147,8 @@ pulumi config rm algorithm
 
 step "pulumi destroy"
 pulumi destroy --yes --non-interactive
-grep -qx deleted deleted.txt || { echo "smoke: the command's delete did not run" >&2; exit 1; }
+[[ "$(grep -cx deleted deleted.txt)" == 2 ]] || { echo "smoke: the command's delete did not run" >&2; exit 1; }
 left="$(pulumi stack export | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["deployment"].get("resources") or []))')"
 [[ "$left" == 0 ]] || { echo "smoke: $left resources left after destroy" >&2; exit 1; }
 echo
-echo "smoke: OK (up, no-change preview, policy pack pass and refusal, destroy)"
+echo "smoke: OK (up, no-change preview, trigger replace, command failure, policy pack pass and refusal, destroy)"
