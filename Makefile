@@ -13,7 +13,7 @@ endif
 # YES=1: deploy without asking (CI); the stack must then set kubernetes:context (scripts/up.sh).
 YES ?=
 
-.PHONY: up preview preview-policies destroy outputs test lint format policy-venv clean ignite docs docs-build docs-gen e2e
+.PHONY: e2e-tools e2e-tools-smoke e2e up preview preview-policies destroy outputs test lint format policy-venv clean ignite docs docs-build docs-gen
 
 # Apache Ignite for the real-node tests (tests/ignite_nodes.py), resolved by Maven from
 # tools/ignite/pom.xml into a cache keyed by version; a second `make ignite` does nothing.
@@ -63,6 +63,17 @@ $(IGNITE_DIR)/.installed: tools/ignite/pom.xml
 	mvn -q -B -f tools/ignite/pom.xml package -Dignite.dir=$(IGNITE_DIR)
 	rm -rf tools/ignite/target
 	touch $@
+
+## Build the e2e tier's real tools (pulumi CLI, providers, etcd, kube-apiserver, …) from Go modules
+## into $(CACHEMESH_CACHE)/e2e-tools/<name>-<version>/; what is already there is not built again.
+## Cold: about 1.5 hours on 2 cores (docs/how-it-works/real-engine-tools.md).
+e2e-tools:
+	CACHEMESH_CACHE=$(CACHEMESH_CACHE) e2e/tools/build.sh
+
+## Prove the built tools: a tiny program (tls key + cert, a local command) up, preview with a
+## policy pack, destroy, with the real CLI on a local backend in a temporary directory.
+e2e-tools-smoke: $(VENV)/.dev-installed
+	CACHEMESH_CACHE=$(CACHEMESH_CACHE) e2e/tools/smoke.sh $(VENV)
 
 ## Run the test suite (no cluster, no Pulumi CLI needed).
 test: $(VENV)/.dev-installed

@@ -2,7 +2,13 @@
 
 What a node gets, and where it comes from:
 - its own network namespace (`ip netns`, prefix `cmign-`) on a bridge, with its own address; a
-  restarted node gets a new one, as a new pod does;
+  restarted node gets a new one, as a new pod does. Each cluster's run is recorded in
+  `/run/cachemesh-ignite/<run id>.json` with its owner process (pid and start time) before any of
+  its namespaces exist; `Pods.create` first sweeps away the namespaces, bridge and JVMs of every
+  run whose owner is gone (a crashed or killed test run), and leaves those of live owners alone,
+  so concurrent runs do not tear down each other's nodes;
+- its own Kubernetes node name (`spec.nodeName` for the downward API), by default one node per
+  pod, or as `Pods.create(node_names=...)` places them;
 - its own PID namespace, with java as PID 1 (apacheignite/ignite's run.sh ends in `exec java`);
 - names as Kubernetes DNS answers them (`/etc/netns/<ns>/hosts`, which `ip netns exec` mounts on
   /etc/hosts): the headless Service name to every running node's address, each pod's stable name
@@ -59,6 +65,8 @@ IGNITE_VERSION = "2.16.0"
 CACHE_ROOT = Path(os.environ.get("CACHEMESH_CACHE") or Path.home() / ".cache" / "cachemesh")
 IGNITE_DIR = CACHE_ROOT / f"ignite-{IGNITE_VERSION}"
 NS_PREFIX = "cmign-"
+# One file per cluster run: `<run id>.json`, {"pid": owner pid, "start": its start time}.
+RUNS_DIR = Path("/run/cachemesh-ignite")
 NODE_MAIN_CLASS = "org.apache.ignite.startup.cmdline.CommandLineStartup"
 CONTROL_MAIN_CLASS = "org.apache.ignite.internal.commandline.CommandHandler"
 
@@ -323,9 +331,14 @@ class Pods:
         return NodeSpec(**self.read()["spec"])
 
     @classmethod
-    def create(cls, run_dir: Path, spec: NodeSpec) -> Pods:
+    def create(
+        cls, run_dir: Path, spec: NodeSpec, node_names: Mapping[str, str] | None = None
+    ) -> Pods:
+        """A new cluster run (no node started yet). `node_names`: the Kubernetes node each pod
+        is on (its `spec.nodeName`); a pod not named there is on a node of its own."""
+        sweep_leaked_runs()
         run_dir.mkdir(parents=True, exist_ok=True)
-        run_id = secrets.token_hex(2)
+        run_id = _register_run()
         subnet = _free_subnet()
         bridge = f"{NS_PREFIX}{run_id}-br"
         home = run_dir / "home"
@@ -347,6 +360,7 @@ class Pods:
             "home": str(home),
             "spec": spec.to_json(),
             "pods": {},
+            "nodeNames": dict(node_names or {}),
             "uidCounter": 0,
         }
         (run_dir / "state.json").write_text(json.dumps(state, indent=1))
@@ -480,9 +494,14 @@ class Pods:
         return {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "IGNITE_HOME": state["home"],
-            # Each pod on a Kubernetes node of its own, as the cache's default spread puts them.
-            **spec.pod_env(name, pod.get("nodeName") or f"node-of-{name}", pod.get("ip") or ""),
+            **spec.pod_env(name, self.node_name(name, state), pod.get("ip") or ""),
         }
+
+    def node_name(self, name: str, state: Mapping[str, Any] | None = None) -> str:
+        """The Kubernetes node pod `name` is on: as `create` was told, else one of its own (as
+        the cache's default spread puts them)."""
+        state = self.read() if state is None else state
+        return str(state.get("nodeNames", {}).get(name) or f"node-of-{name}")
 
     def java_pid(self, name: str) -> int | None:
         """The node's JVM (PID 1 of the pod's PID namespace), by its host PID."""
@@ -629,10 +648,65 @@ class Pods:
                 self.kill(name)
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(pod["pid"], signal.SIGKILL)
-        for pod in state["pods"].values():
-            subprocess.run(["ip", "netns", "del", pod["ns"]], capture_output=True)
-            shutil.rmtree(f"/etc/netns/{pod['ns']}", ignore_errors=True)
-        subprocess.run(["ip", "link", "del", state["bridge"]], capture_output=True)
+        _remove_run(state["runId"])
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time (field 22 of /proc/PID/stat), which tells a reused pid apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _register_run() -> str:
+    """A new run id, recorded with this process as its owner before anything is created."""
+    RUNS_DIR.mkdir(parents=True, exist_ok=True)
+    owner = {"pid": os.getpid(), "start": _start_time(os.getpid())}
+    while True:
+        run_id = secrets.token_hex(2)
+        with contextlib.suppress(FileExistsError):
+            with open(RUNS_DIR / f"{run_id}.json", "x") as fh:
+                json.dump(owner, fh)
+            return run_id
+
+
+def _run_namespaces(run_id: str) -> list[str]:
+    listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    names = [line.split()[0] for line in listing.splitlines() if line.strip()]
+    return [n for n in names if n.startswith(f"{NS_PREFIX}{run_id}-")]
+
+
+def _remove_run(run_id: str) -> None:
+    """Everything of run `run_id` still there: JVMs left in its namespaces, the namespaces (their
+    veths go with them), /etc/netns entries, the bridge, then the run's record."""
+    for ns in _run_namespaces(run_id):
+        pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout
+        for pid in pids.split():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        shutil.rmtree(f"/etc/netns/{ns}", ignore_errors=True)
+    subprocess.run(["ip", "link", "del", f"{NS_PREFIX}{run_id}-br"], capture_output=True)
+    (RUNS_DIR / f"{run_id}.json").unlink(missing_ok=True)
+
+
+def sweep_leaked_runs() -> list[str]:
+    """Remove the runs whose owner process is gone (same pid and start time no longer running);
+    the run ids removed. Runs of live owners, and namespaces with no record (made before records
+    existed), are left alone."""
+    swept = []
+    for record in sorted(RUNS_DIR.glob("*.json")) if RUNS_DIR.is_dir() else []:
+        try:
+            owner = json.loads(record.read_text())
+        except (OSError, ValueError):
+            continue  # being written by its owner
+        if _alive(owner["pid"]) and _start_time(owner["pid"]) == owner["start"]:
+            continue
+        _remove_run(record.stem)
+        swept.append(record.stem)
+    return swept
 
 
 def _alive(pid: int) -> bool:

@@ -9,19 +9,23 @@ missing prerequisite fails them. All of them run on one xdist worker (group `ign
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import difflib
 import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ignite_nodes
 import pytest
 from harness import put_on_path, run_program
 from ignite_nodes import (
@@ -42,7 +46,7 @@ from checks.rollout_tools import (
     TOTAL_SERVER_NODES,
     parse_metric_table,
 )
-from settings.products import PRODUCTS, PortAccess, ProductKey
+from settings.products import PRODUCTS, RENDEZVOUS_BY_NODE, PortAccess, ProductKey
 
 pytestmark = [pytest.mark.ignite, pytest.mark.xdist_group("ignite")]
 
@@ -88,11 +92,33 @@ def render(config: dict[str, Any]) -> Any:
     return run, node_spec(sts, config_map)
 
 
-def start_cluster(run_dir: Path, config: dict[str, Any]) -> Pods:
+def start_cluster(
+    run_dir: Path,
+    config: dict[str, Any],
+    *,
+    node_names: Mapping[str, str] | None = None,
+    change: Callable[[str], str] | None = None,
+) -> Pods:
     """The StatefulSet's pods, started as its podManagementPolicy starts them: OrderedReady one
-    after another once the previous is Ready, Parallel all at once."""
+    after another once the previous is Ready, Parallel all at once. `node_names`: the Kubernetes
+    node of each pod (default: one each). `change`: an edit of the rendered ignite-config.xml,
+    for a test that shows what the program's XML prevents (it must change something)."""
     _run, spec = render(config)
-    pods = Pods.create(run_dir, spec)
+    if change is not None:
+        changed = change(spec.config_xml)
+        assert changed != spec.config_xml, "change= left the rendered XML as it was"
+        print(
+            "".join(
+                difflib.unified_diff(
+                    spec.config_xml.splitlines(keepends=True),
+                    changed.splitlines(keepends=True),
+                    "rendered ignite-config.xml",
+                    "changed by the test",
+                )
+            )
+        )
+        spec = dataclasses.replace(spec, config_xml=changed)
+    pods = Pods.create(run_dir, spec, node_names)
     try:
         print(config_diff(spec, pods.pod_dir(pods.names()[0])))
         print(jvm_departures())
@@ -312,7 +338,9 @@ def crash_then_stop(cluster: Pods, *, restart: bool = True) -> tuple[int, bool]:
     log = Path(cluster.pod("ignite-0")["log"])
     failed_before = log.read_text(errors="replace").count("Node FAILED")
     cluster.kill("ignite-2")
-    deadline = time.monotonic() + 30
+    # Ignite's failureDetectionTimeout is 10 s (IgniteConfiguration's default); the rest is room
+    # for a loaded 2-core machine (30 s was once not enough with other builds running).
+    deadline = time.monotonic() + 90
     while log.read_text(errors="replace").count("Node FAILED") == failed_before:
         assert time.monotonic() < deadline, "ignite-0 never saw ignite-2 fail"
         time.sleep(0.02)
@@ -410,28 +438,193 @@ def test_immediate_stop_at_the_same_moment_loses_entries(cluster: Pods) -> None:
 # --- Parallel ------------------------------------------------------------------------------------
 
 
-def test_cluster_forms_with_replicas_nodes_started_all_at_once(
-    tmp_path: Path, cluster: Pods
-) -> None:
-    # Runs last: the shared cluster is stopped first so the two never meet (different subnets).
+# Two of the three pods on one Kubernetes node, as the default spread (maxSkew 1) allows a
+# 3-replica cache on a 2-node cluster: the case the backup filter is there for.
+TWO_ON_ONE_NODE = {"ignite-0": "node-a", "ignite-1": "node-a", "ignite-2": "node-b"}
+PARALLEL = {**CONFIG, "podManagementPolicy": "Parallel"}
+
+
+@pytest.fixture(scope="module")
+def parallel(tmp_path_factory: pytest.TempPathFactory, cluster: Pods) -> Iterator[Pods]:
+    """A second cluster, started all at once, with its pods on TWO_ON_ONE_NODE. Its tests run
+    last: the shared cluster is stopped first, so as not to run six nodes on the machine."""
     cluster.destroy()
-    pods = start_cluster(tmp_path / "parallel", {**CONFIG, "podManagementPolicy": "Parallel"})
+    run_dir = tmp_path_factory.mktemp("parallel")
+    pods = start_cluster(run_dir, PARALLEL, node_names=TWO_ON_ONE_NODE)
     try:
-        rows = settled(pods, 3)
+        yield pods
     finally:
         pods.destroy()
+
+
+def test_cluster_forms_with_replicas_nodes_started_all_at_once(parallel: Pods) -> None:
+    rows = settled(parallel, 3)
     assert rows[TOTAL_SERVER_NODES] == "3"
+
+
+# --- where the copies of a partition live --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Copy:
+    """One copy of a partition, as the node holding it reports it."""
+
+    kubernetes_node: str  # the holder's CACHEMESH_K8S_NODE_NAME node attribute
+    primary: bool
+    state: str
+
+
+def partition_copies(pods: Pods, cache: str = CACHE) -> dict[int, list[Copy]]:
+    """Every copy of every partition of `cache`, read from the nodes with `control.sh --cache
+    distribution`: each server node reports the partitions it holds (its local partitions, their
+    state, primary or not by the ready affinity assignment) and the node attribute asked for
+    (apache/ignite 2.16.0 modules/core/src/main/java/org/apache/ignite/internal/commandline/
+    cache/distribution/CacheDistributionTask.java, CacheDistributionJob.run)."""
+    settled(pods, len(pods.names()))
+    attribute = RENDEZVOUS_BY_NODE.attribute
+    command = (
+        f'exec "$IGNITE_HOME/bin/control.sh" --cache distribution null {cache}'
+        f" --user-attributes {attribute}"
+    )
+    result = pods.exec(pods.names()[0], ["sh", "-c", command])
+    assert result.returncode == 0, result.stdout + result.stderr
+    return parse_distribution(result.stdout, attribute)
+
+
+def shared_node(copies: Mapping[int, list[Copy]]) -> list[int]:
+    """The partitions with two copies on one Kubernetes node."""
+    return sorted(p for p, cs in copies.items() if len({c.kubernetes_node for c in cs}) < len(cs))
+
+
+def without_backup_filter(xml: str) -> str:
+    """The rendered XML with the affinity function's backup filter taken out (Ignite's default
+    rendezvous affinity remains)."""
+    return re.sub(r'\s*<property name="affinityBackupFilter">.*?</property>', "", xml, flags=re.S)
+
+
+def test_every_partition_has_its_backup_on_another_kubernetes_node(parallel: Pods) -> None:
+    copies = partition_copies(parallel)
+    print({n: parallel.node_name(n) for n in parallel.names()})
+    # Every partition is there with a primary and its one backup (`backups: 1`), all OWNING:
+    # the filter discards no backup when there is a second Kubernetes node.
+    assert len(copies) == 1024  # RendezvousAffinityFunction's default partition count
+    assert {p: sorted(c.primary for c in cs) for p, cs in copies.items()} == {
+        p: [False, True] for p in copies
+    }
+    assert {c.state for cs in copies.values() for c in cs} == {"OWNING"}
+    assert shared_node(copies) == []
+
+
+def test_without_the_backup_filter_copies_share_a_kubernetes_node(
+    parallel: Pods, tmp_path: Path
+) -> None:
+    # The same cluster with the filter taken out of the XML, so the test above can fail.
+    parallel.destroy()
+    pods = start_cluster(
+        tmp_path / "no-filter", PARALLEL, node_names=TWO_ON_ONE_NODE, change=without_backup_filter
+    )
+    try:
+        copies = partition_copies(pods)
+    finally:
+        pods.destroy()
+    print(f"{len(shared_node(copies))} of {len(copies)} partitions with both copies on one node")
+    assert len(copies) == 1024
+    assert len(shared_node(copies)) > 0
+
+
+# --- the harness ---------------------------------------------------------------------------------
+
+
+def leaked_run(owner: int) -> str:
+    """A run recorded as owned by process `owner`, with a namespace, a process in it and a
+    bridge, as a test run killed mid-way leaves them."""
+    run_id = ignite_nodes._register_run()
+    record = ignite_nodes.RUNS_DIR / f"{run_id}.json"
+    record.write_text(json.dumps({"pid": owner, "start": ignite_nodes._start_time(owner)}))
+    ns = f"{ignite_nodes.NS_PREFIX}{run_id}-ignite-0"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    subprocess.run(["ip", "link", "add", f"{ignite_nodes.NS_PREFIX}{run_id}-br", "type", "bridge"])
+    subprocess.Popen(["ip", "netns", "exec", ns, "sleep", "600"], start_new_session=True)
+    return run_id
+
+
+def run_leftovers(run_id: str) -> dict[str, Any]:
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    return {
+        "namespaces": ignite_nodes._run_namespaces(run_id),
+        "bridge": f"{ignite_nodes.NS_PREFIX}{run_id}-br:" in links,
+        "record": (ignite_nodes.RUNS_DIR / f"{run_id}.json").exists(),
+    }
+
+
+def test_a_new_run_sweeps_away_runs_whose_owner_is_gone_and_only_those() -> None:
+    _prerequisites()
+    gone = subprocess.Popen(["sleep", "600"])
+    dead = leaked_run(gone.pid)
+    live = leaked_run(os.getpid())  # as a concurrent run's, whose owner is alive
+    gone.kill()
+    gone.wait()
+    try:
+        ns = f"{ignite_nodes.NS_PREFIX}{dead}-ignite-0"
+        in_ns = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout
+        swept = ignite_nodes.sweep_leaked_runs()
+        assert dead in swept and live not in swept
+        assert run_leftovers(dead) == {"namespaces": [], "bridge": False, "record": False}
+        assert not any(Path(f"/proc/{pid}").exists() for pid in in_ns.split())
+        assert run_leftovers(live) == {
+            "namespaces": [f"{ignite_nodes.NS_PREFIX}{live}-ignite-0"],
+            "bridge": True,
+            "record": True,
+        }
+    finally:
+        ignite_nodes._remove_run(live)
+        ignite_nodes._remove_run(dead)
 
 
 def test_a_node_that_fails_to_start_fails_with_its_log_tail(tmp_path: Path) -> None:
     _prerequisites()
-    _run, spec = render({**CONFIG, "replicas": 1})
-    broken = spec.__class__(**{**spec.to_json(), "config_xml": spec.config_xml.replace(
-        'name="shutdownPolicy"', 'name="shutdownPolicyy"')})  # fmt: skip
-    pods = Pods.create(tmp_path / "broken", broken)
-    try:
-        pods.start("ignite-0")
-        with pytest.raises(NodeFailed, match="shutdownPolicyy"):
-            pods.wait_ready("ignite-0", timeout=60)
-    finally:
-        pods.destroy()
+    with pytest.raises(NodeFailed, match="shutdownPolicyy"):
+        start_cluster(
+            tmp_path / "broken",
+            {**CONFIG, "replicas": 1},
+            change=lambda xml: xml.replace('name="shutdownPolicy"', 'name="shutdownPolicyy"'),
+        )
+
+
+def _signed_id8(id8: str) -> int:
+    """The order `UUID.compareTo` gives node ids, from their first 8 hex digits (`U.id8`): the
+    most significant bits compared as a signed long."""
+    value = int(id8, 16)
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def parse_distribution(text: str, attribute: str) -> dict[int, list[Copy]]:
+    """The copies of each partition from `control.sh --cache distribution` output for one cache.
+
+    Ignite 2.16.0 prints the header `[groupId,partition,nodeId,primary,...]` but its rows leave
+    the partition number out (ignite-core-2.16.0.jar, class org.apache.ignite.internal.
+    commandline.cache.distribution.CacheDistributionTaskResult$Row: `print` writes grpId, id8 of
+    nodeId, P/B, state, updateCntr, size, addrs and the user attributes, no partId). Its rows are
+    sorted by (group, partition, nodeId) (`Row.compareTo`), so a partition is a run of rows whose
+    node ids increase; the next partition starts where they do not. Keys are the runs' positions,
+    which are the partition numbers when every partition has at least one copy."""
+    header = next(line for line in text.splitlines() if line.startswith("[groupId,partition,"))
+    columns = header.strip("[]").split(",")
+    assert columns[-1] == attribute, header
+    copies: dict[int, list[Copy]] = {}
+    partition, last = -1, None
+    for line in text.splitlines():
+        if not re.match(r"-?\d+,", line):
+            continue  # banner, header, "[next group: ...]", separators, footer
+        # groupId,nodeId,P|B,state,updateCounter,size,[addresses],attribute
+        group_and_node, rest = line.split(",[", 1)
+        _group, node_id, role, state, _counter, _size = group_and_node.split(",")
+        kubernetes_node = rest.rsplit("],", 1)[1]
+        order = _signed_id8(node_id)
+        if last is None or order <= last:
+            partition += 1
+        last = order
+        copies.setdefault(partition, []).append(
+            Copy(kubernetes_node=kubernetes_node, primary=role == "P", state=state)
+        )
+    return copies
