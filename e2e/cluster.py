@@ -53,6 +53,10 @@ DEFAULT_NODES: dict[str, str] = {
 SERVICE_CIDR = "10.96.0.0/16"
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 CONTEXT = "cachemesh-e2e"
+# Namespaces whose pods answer `control.sh` through kwok's exec (kwok_exec_config): the shipped
+# stacks' cache namespaces.
+CACHE_NAMESPACES: tuple[str, ...] = ("ignite", "gridgain")
+STANDIN_IGNITE_HOME = Path(__file__).resolve().parent / "standin_ignite"
 STARTUP_TIMEOUT_SECONDS = 120.0
 LOG_TAIL_LINES = 40
 
@@ -414,6 +418,44 @@ def node_manifest(name: str, zone: str) -> dict[str, Any]:
     }
 
 
+def kwok_exec_config(cluster: Cluster, namespaces: Sequence[str]) -> list[dict[str, Any]]:
+    """kwok ClusterExecs (kwok.x-k8s.io/v1alpha1; kwok@v0.7.0 pkg/kwok/server/debugging_exec.go
+    runs the command on the host, with these variables added to kwok's own environment): in each
+    namespace's pods `$IGNITE_HOME/bin/control.sh` is the stand-in
+    e2e/standin_ignite/bin/control.sh, which reads that namespace's Ready pods from this cluster."""
+    kubectl_dir = cluster.tools["kubectl"]
+    return [
+        {
+            "apiVersion": "kwok.x-k8s.io/v1alpha1",
+            "kind": "ClusterExec",
+            "metadata": {"name": f"standin-ignite-{namespace}"},
+            "spec": {
+                "selector": {"matchNamespaces": [namespace]},
+                "execs": [
+                    {
+                        "local": {
+                            "workDir": str(cluster.directory),
+                            "envs": [
+                                {"name": "IGNITE_HOME", "value": str(STANDIN_IGNITE_HOME)},
+                                {"name": "CACHEMESH_E2E_NAMESPACE", "value": namespace},
+                                {
+                                    "name": "CACHEMESH_E2E_KUBECONFIG",
+                                    "value": str(cluster.kubeconfig),
+                                },
+                                {
+                                    "name": "PATH",
+                                    "value": f"{kubectl_dir}:{os.environ.get('PATH', '')}",
+                                },
+                            ],
+                        }
+                    }
+                ],
+            },
+        }
+        for namespace in namespaces
+    ]
+
+
 _LIVE: list[Cluster] = []
 
 
@@ -430,6 +472,7 @@ def start_cluster(
     directory: Path,
     nodes: dict[str, str] | None = None,
     timeout: float = STARTUP_TIMEOUT_SECONDS,
+    exec_namespaces: Sequence[str] = CACHE_NAMESPACES,
 ) -> Cluster:
     """Start every component in `directory`; on any failure stop what started and raise."""
     tools = tool_dirs()
@@ -451,7 +494,7 @@ def start_cluster(
     )
     _LIVE.append(cluster)
     try:
-        _start_components(cluster, api_port, timeout)
+        _start_components(cluster, api_port, timeout, exec_namespaces)
     except BaseException:
         cluster.stop()
         _LIVE.remove(cluster)
@@ -459,7 +502,9 @@ def start_cluster(
     return cluster
 
 
-def _start_components(cluster: Cluster, api_port: int, timeout: float) -> None:
+def _start_components(
+    cluster: Cluster, api_port: int, timeout: float, exec_namespaces: Sequence[str]
+) -> None:
     directory, pki, tools = cluster.directory, cluster.pki, cluster.tools
     env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
 
@@ -511,6 +556,11 @@ def _start_components(cluster: Cluster, api_port: int, timeout: float) -> None:
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             f"--service-cluster-ip-range={SERVICE_CIDR}",
             "--authorization-mode=Node,RBAC",
+            # exec/logs go to the node's kubelet, here the kwok server on loopback: reach it by
+            # the node's InternalIP (its Hostname does not resolve), as the admin client.
+            "--kubelet-preferred-address-types=InternalIP",
+            f"--kubelet-client-certificate={pki.admin_cert}",
+            f"--kubelet-client-key={pki.admin_key}",
             "--allow-privileged=true",
             # Admission plugins: the API server's defaults (no --enable-admission-plugins).
         ],
@@ -545,9 +595,15 @@ def _start_components(cluster: Cluster, api_port: int, timeout: float) -> None:
     )
     cluster.processes.append(scheduler)
     kwok_config = directory / "kwok.yaml"
-    # An empty configuration: kwok's built-in default stages (node Ready, pod Running/Ready,
-    # pod deletion), and nothing read from ~/.kwok.
-    kwok_config.write_text("")
+    # kwok's built-in default stages (node Ready, pod Running/Ready, pod deletion), nothing read
+    # from ~/.kwok, and `kubectl exec` into the cache namespaces' pods answered on the host.
+    kwok_config.write_text(
+        "\n---\n".join(json.dumps(doc) for doc in kwok_exec_config(cluster, exec_namespaces))
+    )
+    # The kwok server is each fake node's "kubelet": the node advertises --node-port as its
+    # kubeletEndpoint (kwok@v0.7.0 kustomize/stage/node/fast/node-initialize.yaml) and the API
+    # server proxies exec there over HTTPS (the serving certificate covers 127.0.0.1).
+    kubelet_port = free_port()
     kwok = _start(
         "kwok",
         [
@@ -555,7 +611,10 @@ def _start_components(cluster: Cluster, api_port: int, timeout: float) -> None:
             f"--kubeconfig={cluster.kubeconfig}",
             f"--config={kwok_config}",
             f"--manage-nodes-with-annotation-selector={KWOK_NODE_ANNOTATION}=fake",
-            f"--server-address=127.0.0.1:{free_port()}",
+            f"--server-address=127.0.0.1:{kubelet_port}",
+            f"--node-port={kubelet_port}",
+            f"--tls-cert-file={cluster.pki.serving_cert}",
+            f"--tls-private-key-file={cluster.pki.serving_key}",
             "--node-ip=127.0.0.1",
         ],
         directory,
@@ -595,13 +654,14 @@ def throwaway_cluster(
     nodes: dict[str, str] | None = None,
     timeout: float = STARTUP_TIMEOUT_SECONDS,
     keep_on_failure: bool = False,
+    exec_namespaces: Sequence[str] = CACHE_NAMESPACES,
 ) -> Iterator[Cluster]:
     """A running cluster for the `with` block; everything it started and wrote is gone after
     (with `keep_on_failure`, the directory and its logs stay when the block raised)."""
     directory = Path(tempfile.mkdtemp(prefix="cachemesh-e2e-cluster-"))
     failed = False
     try:
-        cluster = start_cluster(directory, nodes, timeout)
+        cluster = start_cluster(directory, nodes, timeout, exec_namespaces)
         try:
             yield cluster
         except BaseException:

@@ -9,6 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from checks.rollout_tools import (
+    CONTROL_COMMAND,
+    REBALANCED,
+    TOTAL_SERVER_NODES,
+    parse_metric_table,
+)
 from e2e.cluster import DEFAULT_NODES, ClusterError, start_cluster, throwaway_cluster
 
 
@@ -91,3 +97,28 @@ def test_a_component_that_cannot_start_is_reported_with_its_log(tmp_path: Path) 
             except OSError:
                 continue
             assert str(tmp_path) not in cmdline or _zombie(int(entry.name))
+
+
+def test_exec_into_a_cache_pod_answers_control_sh_with_the_namespaces_ready_pods() -> None:
+    # checks.rollout's gate, as it runs it: `kubectl exec` through the real API server to the
+    # node's "kubelet" (kwok), whose ClusterExec answers with the stand-in control.sh.
+    with throwaway_cluster() as cluster:
+        cluster.kubectl("create", "namespace", "ignite")
+        cluster.kubectl(
+            "create", "deployment", "two", "-n", "ignite", "--image=example.invalid/x",
+            "--replicas=2",
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        phases: dict[str, tuple[str, bool]] = {}
+        while time.monotonic() < deadline:
+            phases = _pod_phases(cluster.kubectl, "ignite")
+            if len(phases) == 2 and all(v == ("Running", True) for v in phases.values()):
+                break
+            time.sleep(1)
+        pod = sorted(phases)[0]
+        result = cluster.kubectl(
+            "exec", "-n", "ignite", pod, "--", "sh", "-c", CONTROL_COMMAND, check=False
+        )
+    assert result.returncode == 0, result.stderr
+    rows = parse_metric_table(result.stdout)
+    assert (rows[TOTAL_SERVER_NODES], rows[REBALANCED]) == ("2", "true")

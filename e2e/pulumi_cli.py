@@ -1,0 +1,206 @@
+"""The real Pulumi CLI on a copy of the program, with a local file backend, for the e2e tier.
+
+`Project` copies the program (what `pulumi up` runs: __main__.py, the packages it imports,
+Pulumi.yaml, the dev stack file) into a temporary directory, links `.venv` (Pulumi.yaml's
+`virtualenv`) to the Python environment running the tests, and copies the stand-in charts in as
+`charts/` (relative paths in the stack config, as an air-gapped user writes them). Every `pulumi`
+command runs with the real tools first on PATH, a backend and PULUMI_HOME of its own, and no
+network: update checks and plugin downloads are off, so a missing plugin fails instead of being
+fetched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from e2e.cluster import Cluster
+from e2e.tools.manifest import tool_dirs
+
+ROOT = Path(__file__).resolve().parent.parent
+# What the program is: Pulumi.yaml, its entry point and every package it imports (the layers of
+# tests/test_layers.py), and the shipped dev stack file the e2e stack starts from.
+PROGRAM_FILES = (
+    "Pulumi.yaml",
+    "Pulumi.dev.yaml",
+    "__main__.py",
+    "requirements.txt",
+    # mypy's configuration for the language host's type check (`typechecker: mypy`).
+    "pyproject.toml",
+)
+PROGRAM_PACKAGES = ("components", "settings", "pki", "checks")
+STANDIN_CHARTS = ROOT / "tests" / "fixtures" / "standin-charts"
+GATEWAY_API_STANDIN = "gateway-api-standard-install.standin.yaml"
+POLICY_PACK = ROOT / "policies"
+PASSPHRASE = "cachemesh-e2e"
+STACK = "e2e"
+# Seconds one pulumi command may take before the test fails (a hung engine must not hang CI).
+COMMAND_TIMEOUT = 300
+
+
+@dataclass
+class Result:
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+class PulumiError(AssertionError):
+    pass
+
+
+def e2e_overrides(cluster: Cluster) -> dict[str, Any]:
+    """What the e2e stack adds to the dev stack: the throwaway cluster, the stand-in charts and
+    Gateway API manifest (relative to the project, as `charts/` is copied there), and an mTLS
+    check that reports instead of failing the `up` (there is no Linkerd proxy under kwok, so
+    nothing can be verified) and gives up quickly."""
+    return {
+        "kubernetes:kubeconfig": str(cluster.kubeconfig),
+        "kubernetes:context": cluster.context,
+        "cachemesh:linkerd": {"charts": "charts"},
+        "cachemesh:gatewayApi": {"manifest": f"charts/{GATEWAY_API_STANDIN}"},
+        "cachemesh:mtlsCheck": {"enforce": False, "timeoutSeconds": 10, "intervalSeconds": 2},
+    }
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+class Project:
+    def __init__(self, directory: Path, cluster: Cluster, stack: str = STACK) -> None:
+        self.directory = directory / "project"
+        self.state = directory / "state"
+        self.home = directory / "pulumi-home"
+        self.cluster = cluster
+        self.stack = stack
+        self.directory.mkdir(parents=True)
+        self.state.mkdir()
+        self.home.mkdir()
+        for name in PROGRAM_FILES:
+            shutil.copy2(ROOT / name, self.directory / name)
+        for package in PROGRAM_PACKAGES:
+            shutil.copytree(
+                ROOT / package,
+                self.directory / package,
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            )
+        shutil.copytree(STANDIN_CHARTS, self.directory / "charts")
+        # Pulumi.yaml's `virtualenv: .venv`: the environment running the tests has every
+        # requirement of the program (requirements-dev.txt includes requirements.txt).
+        (self.directory / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
+        # mypy's cache for the language host's type check (Pulumi.yaml `typechecker: mypy`):
+        # one per machine, so only the first e2e run pays for reading the SDKs' types.
+        cache = Path(
+            os.environ.get("CACHEMESH_E2E_MYPY_CACHE")
+            or Path.home() / ".cache" / "cachemesh" / "e2e-mypy-cache"
+        )
+        cache.mkdir(parents=True, exist_ok=True)
+        (self.directory / ".mypy_cache").symlink_to(cache, target_is_directory=True)
+
+    @property
+    def env(self) -> dict[str, str]:
+        tools = [str(path) for path in tool_dirs().values()]
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("PULUMI_", "KUBECONFIG"))
+        }
+        env.update(
+            {
+                "PATH": os.pathsep.join(
+                    [*tools, str(Path(sys.prefix) / "bin"), env.get("PATH", "")]
+                ),
+                "PULUMI_BACKEND_URL": f"file://{self.state}",
+                "PULUMI_HOME": str(self.home),
+                "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+                "PULUMI_SKIP_UPDATE_CHECK": "true",
+                "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+                "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
+                # Kubernetes clients read the stack's kubernetes:kubeconfig, never ~/.kube.
+                "KUBECONFIG": str(self.cluster.kubeconfig),
+                "NO_COLOR": "1",
+            }
+        )
+        return env
+
+    def pulumi(
+        self,
+        *args: str,
+        check: bool = True,
+        timeout: float = COMMAND_TIMEOUT,
+        stack: bool = True,
+    ) -> Result:
+        argv = ["pulumi", *args, "--non-interactive"]
+        if stack:
+            argv += ["--stack", self.stack]
+        try:
+            completed = subprocess.run(
+                argv,
+                cwd=self.directory,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as expired:
+            out = expired.stdout.decode(errors="replace") if expired.stdout else ""
+            err = expired.stderr.decode(errors="replace") if expired.stderr else ""
+            raise PulumiError(
+                f"{' '.join(argv)} did not finish in {timeout:.0f} s\n--- stdout ---\n"
+                f"{out[-8000:]}\n--- stderr ---\n{err[-4000:]}"
+            ) from None
+        result = Result(argv, completed.returncode, completed.stdout, completed.stderr)
+        if check and result.returncode != 0:
+            raise PulumiError(
+                f"{' '.join(argv)} exited {result.returncode}\n--- stdout ---\n"
+                f"{result.stdout[-8000:]}\n--- stderr ---\n{result.stderr[-4000:]}"
+            )
+        return result
+
+    def stack_file(self) -> Path:
+        return self.directory / f"Pulumi.{self.stack}.yaml"
+
+    def init(self, overrides: Mapping[str, Any] | None = None) -> None:
+        """A new stack whose config is the shipped dev stack's plus `overrides`."""
+        self.pulumi("stack", "init", self.stack, stack=False)
+        dev = yaml.safe_load((self.directory / "Pulumi.dev.yaml").read_text())
+        current = yaml.safe_load(self.stack_file().read_text()) or {}
+        config = _merge(dev.get("config") or {}, e2e_overrides(self.cluster))
+        config = _merge(config, overrides or {})
+        current["config"] = config
+        self.stack_file().write_text(yaml.safe_dump(current, sort_keys=False))
+
+    def set_config(self, key: str, value: str, *, path: bool = True) -> None:
+        self.pulumi("config", "set", *(["--path"] if path else []), key, value)
+
+    def up(self, *extra: str, check: bool = True) -> Result:
+        return self.pulumi("up", "--yes", "--skip-preview", *extra, check=check)
+
+    def outputs(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.pulumi("stack", "output", "--json").json()
+        return result
