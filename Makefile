@@ -79,7 +79,7 @@ e2e-tools-smoke: $(VENV)/.dev-installed
 test: $(VENV)/.dev-installed
 	$(VENV)/bin/python -m pytest -q
 
-## The e2e tier (e2e/, docs/how-it-works/e2e-tier.md): the real Pulumi CLI and providers against a
+## The e2e tier (e2e/, docs/how-it-works/e2e.md): the real Pulumi CLI and providers against a
 ## throwaway loopback cluster (etcd, kube-apiserver, controllers, kwok). Needs the tools
 ## `make e2e-tools` builds; one worker, the scenarios of a module share one stack in order.
 e2e: $(VENV)/.dev-installed policies/venv/.installed

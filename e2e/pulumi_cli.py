@@ -91,24 +91,36 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Project:
-    def __init__(self, directory: Path, cluster: Cluster, stack: str = STACK) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        cluster: Cluster,
+        stack: str = STACK,
+        program: Path | None = None,
+    ) -> None:
+        """`program`: a directory holding another Pulumi program to run instead of cachemesh
+        (a fixture under e2e/fixtures/); its stacks start from the cluster's access only."""
         self.directory = directory / "project"
         self.state = directory / "state"
         self.home = directory / "pulumi-home"
         self.cluster = cluster
         self.stack = stack
-        self.directory.mkdir(parents=True)
-        self.state.mkdir()
+        self.program = program
+        self.state.mkdir(parents=True)
         self.home.mkdir()
-        for name in PROGRAM_FILES:
-            shutil.copy2(ROOT / name, self.directory / name)
-        for package in PROGRAM_PACKAGES:
-            shutil.copytree(
-                ROOT / package,
-                self.directory / package,
-                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-            )
-        shutil.copytree(STANDIN_CHARTS, self.directory / "charts")
+        if program is not None:
+            shutil.copytree(program, self.directory)
+        else:
+            self.directory.mkdir()
+            for name in PROGRAM_FILES:
+                shutil.copy2(ROOT / name, self.directory / name)
+            for package in PROGRAM_PACKAGES:
+                shutil.copytree(
+                    ROOT / package,
+                    self.directory / package,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+                )
+            shutil.copytree(STANDIN_CHARTS, self.directory / "charts")
         # Pulumi.yaml's `virtualenv: .venv`: the environment running the tests has every
         # requirement of the program (requirements-dev.txt includes requirements.txt).
         (self.directory / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
@@ -186,11 +198,17 @@ class Project:
         return self.directory / f"Pulumi.{self.stack}.yaml"
 
     def init(self, overrides: Mapping[str, Any] | None = None) -> None:
-        """A new stack whose config is the shipped dev stack's plus `overrides`."""
+        """A new stack whose config is the shipped dev stack's (cachemesh) plus `overrides`."""
         self.pulumi("stack", "init", self.stack, stack=False)
-        dev = yaml.safe_load((self.directory / "Pulumi.dev.yaml").read_text())
         current = yaml.safe_load(self.stack_file().read_text()) or {}
-        config = _merge(dev.get("config") or {}, e2e_overrides(self.cluster))
+        if self.program is not None:
+            config = {
+                "kubernetes:kubeconfig": str(self.cluster.kubeconfig),
+                "kubernetes:context": self.cluster.context,
+            }
+        else:
+            dev = yaml.safe_load((self.directory / "Pulumi.dev.yaml").read_text())
+            config = _merge(dev.get("config") or {}, e2e_overrides(self.cluster))
         config = _merge(config, overrides or {})
         current["config"] = config
         self.stack_file().write_text(yaml.safe_dump(current, sort_keys=False))

@@ -1,0 +1,156 @@
+"""One stack's story on the real engine: `pulumi up` on a new stack from the shipped dev stack,
+the objects in the API server, a preview with nothing to change, the policy pack, the outputs,
+and the documented removal (docs: README "Uninstalling").
+
+The tests of this module run in file order on one stack and one throwaway cluster (`make e2e`
+runs one worker); each asserts one behaviour of that story."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from e2e.cluster import Cluster
+from e2e.pulumi_cli import POLICY_PACK, Project, Result
+
+# The top-level stack outputs a dashboard reads (README "Outputs"); the mock engine's tests
+# check their contents, this checks the real engine exports exactly these.
+OUTPUT_KEYS = {
+    "caches",
+    "linkerdHealthy",
+    "linkerdIdentity",
+    "mtls",
+    "mtlsVerified",
+    "rollout",
+}
+
+
+@pytest.fixture(scope="module")
+def project(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    project = Project(tmp_path_factory.mktemp("deploy"), cluster)
+    project.init()
+    yield project
+
+
+@pytest.fixture(scope="module")
+def first_up(project: Project) -> Result:
+    return project.up()
+
+
+@pytest.fixture(scope="module")
+def outputs(project: Project, first_up: Result) -> dict[str, Any]:
+    return project.outputs()
+
+
+def test_up_on_a_new_stack_from_the_dev_stack_succeeds(first_up: Result) -> None:
+    assert first_up.returncode == 0
+
+
+def test_the_cache_statefulset_has_the_linkerd_annotations_on_its_pod_template(
+    cluster: Cluster, first_up: Result
+) -> None:
+    sts = cluster.get_json("statefulset", "ignite", "-n", "ignite")
+    annotations = sts["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["linkerd.io/inject"] == "enabled"
+    assert set(annotations["config.linkerd.io/opaque-ports"].split(",")) >= {
+        "10800",
+        "47100",
+        "47500",
+    }
+    assert sts["spec"]["updateStrategy"]["type"] == "OnDelete"
+
+
+def test_the_pods_run_on_the_fake_nodes_and_are_ready(cluster: Cluster, first_up: Result) -> None:
+    pods = cluster.get_json("pods", "-n", "ignite")["items"]
+    ready = {
+        p["metadata"]["name"]: any(
+            c["type"] == "Ready" and c["status"] == "True" for c in p["status"]["conditions"]
+        )
+        for p in pods
+    }
+    assert ready == {"ignite-0": True, "ignite-1": True}
+
+
+def test_the_linkerd_policy_objects_were_accepted_by_the_crd_schemas(
+    cluster: Cluster, first_up: Result
+) -> None:
+    # The stand-in linkerd-crds chart installs Linkerd's own CRDs
+    # (../shared/reference/linkerd-crds): the API server validated each object against them.
+    servers = cluster.get_json("servers.policy.linkerd.io", "-n", "ignite")["items"]
+    ports = {s["metadata"]["name"]: s["spec"]["port"] for s in servers}
+    assert {ports["ignite-discovery"], ports["ignite-communication"]} == {47500, 47100}
+    assert cluster.exists("meshtlsauthentications.policy.linkerd.io", "ignite-peers", "ignite")
+    policies = cluster.get_json("authorizationpolicies.policy.linkerd.io", "-n", "ignite")
+    assert {p["spec"]["targetRef"]["name"] for p in policies["items"]} >= set(ports)
+
+
+def test_the_trust_roots_configmap_holds_the_anchor_the_outputs_name(
+    cluster: Cluster, outputs: dict[str, Any]
+) -> None:
+    roots = cluster.get_json("configmap", "linkerd-identity-trust-roots", "-n", "linkerd")
+    pem = roots["data"]["ca-bundle.crt"]
+    digest = hashlib.sha256(pem.encode()).hexdigest()
+    assert digest == outputs["linkerdIdentity"]["trustRootsSha256"]
+
+
+def test_the_outputs_have_the_documented_keys(outputs: dict[str, Any]) -> None:
+    assert set(outputs) == OUTPUT_KEYS
+    assert set(outputs["caches"]) == {"ignite"} == set(outputs["mtls"]) == set(outputs["rollout"])
+
+
+def test_the_rollout_gate_ran_through_the_real_api_server(outputs: dict[str, Any]) -> None:
+    # CacheRollout on create: both pods already on the update revision, then the final gate
+    # (kubectl exec control.sh, answered by the stand-in through kwok).
+    assert outputs["rollout"]["ignite"]["completed"] is True
+    assert outputs["rollout"]["ignite"]["podsOnUpdateRevision"] == 2
+
+
+def test_the_mtls_check_does_not_say_verified_without_proxies(outputs: dict[str, Any]) -> None:
+    # kwok runs no containers: no Linkerd proxy, no metrics, and no linkerd CLI on this machine.
+    mtls = outputs["mtls"]["ignite"]
+    assert (mtls["verified"], mtls["status"]) == (False, "cannot-run")
+    assert outputs["mtlsVerified"] is False
+
+
+def test_a_preview_right_after_the_up_has_nothing_to_change(
+    project: Project, first_up: Result
+) -> None:
+    project.pulumi("preview", "--expect-no-changes")
+
+
+def test_the_policy_pack_passes_the_stack(project: Project, first_up: Result) -> None:
+    result = project.pulumi("preview", "--policy-pack", str(POLICY_PACK))
+    # The pack ran (the engine lists it with its version) and reported no violation.
+    assert re.search(r"cachemesh@v[0-9.]+ \(local: ", result.output), result.output
+    assert "[mandatory]" not in result.output and "[advisory]" not in result.output
+
+
+def test_a_plain_destroy_refuses_at_the_protected_statefulset_and_deletes_nothing(
+    project: Project, cluster: Cluster, first_up: Result
+) -> None:
+    result = project.pulumi("destroy", "--yes", check=False)
+    assert result.returncode != 0
+    assert "cannot be deleted\nbecause it is protected" in result.output.replace("    ", "")
+    assert cluster.exists("statefulset", "ignite", "ignite")
+    assert cluster.exists("deployment", "linkerd-identity", "linkerd")
+
+
+def test_the_documented_removal_empties_the_stack_and_keeps_the_gateway_crds(
+    project: Project, cluster: Cluster, first_up: Result
+) -> None:
+    # README "Uninstalling", steps 1 to 5.
+    project.set_config("caches[0].allowReplacement", "true")
+    project.up()
+    project.pulumi("destroy", "--exclude-protected", "--yes")
+    project.pulumi("state", "unprotect", "--all", "--yes")
+    project.pulumi("destroy", "--yes")
+    resources = project.pulumi("stack", "export").json()["deployment"].get("resources") or []
+    assert resources == []
+    project.pulumi("stack", "rm", "--yes")
+    assert not cluster.exists("statefulset", "ignite", "ignite")
+    assert not cluster.exists("deployment", "linkerd-identity", "linkerd")
+    assert cluster.exists("crd", "httproutes.gateway.networking.k8s.io")
