@@ -156,13 +156,18 @@ def _fields(exp: Expectation, pod: str | None) -> dict[str, object]:
         "replicas": exp.replicas,
         "target": pod or f"{exp.statefulset}-0",
     }
-    restart = _RESTART.format(**place)
+    restart = restart_steps(exp.namespace, exp.statefulset, exp.replicas)
     return {
         **place,
         "restart": restart,
         "opaque_ports": ",".join(str(p) for p in sorted({THIN_CLIENT_PORT, *exp.ports})),
         "servers": ", ".join(f"{p}={n}" for p, n in sorted(exp.expected_servers.items())),
     }
+
+
+def restart_steps(namespace: str, statefulset: str, replicas: int) -> str:
+    """How to restart a cache's pods by hand: a new revision, then the gated rollout (OnDelete)."""
+    return _RESTART.format(ns=namespace, sts=statefulset, replicas=replicas)
 
 
 def advice(kind: str, exp: Expectation, pod: str | None = None) -> tuple[str, str]:

@@ -4,7 +4,7 @@ A direct scrape reads every proxy's whole metrics text, and each proxy reports a
 so a round reads O(pods²). Here one PromQL query per round asks the server to aggregate the same
 counters down to what the evaluation reads, per pod and port (no `dst_pod`, no `target_addr`), so
 the answer grows with pods x ports. The answer is turned into the `Samples` the direct scrape
-extracts from text (`checks.mtls_evaluate.sample_evidence`, the same function), and the same
+extracts from text (`checks.mtls_evidence.sample_evidence`, the same function), and the same
 `evaluate` decides: one verdict engine for both sources.
 
 Labels relied on: what linkerd-viz's `linkerd-proxy` scrape job attaches to every proxy series —
@@ -36,12 +36,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from checks.mtls_evaluate import AuthzSample, Connection, MetricsError, Samples, sample_evidence
+from checks.mtls_evidence import AuthzSample, Connection, MetricsError, Samples, sample_evidence
 from checks.mtls_report import Expectation, ScrapeFailure
 from checks.mtls_tools import CannotRun, Tools, redact_url, run_tool
 
 DEFAULT_JOB = "linkerd-proxy"
-# The proxy labels the evaluation reads (checks/mtls_evaluate.py sample_evidence); everything
+# The proxy labels the evaluation reads (checks/mtls_evidence.py sample_evidence); everything
 # else — dst_pod and target_addr above all, which make the answer O(pods^2) — is summed away.
 EVIDENCE_LABELS = (
     "direction",

@@ -35,6 +35,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from checks.mtls_advice import restart_steps
 from checks.mtls_evaluate import advice
 from checks.mtls_prometheus import DEFAULT_JOB, promql_string, selector
 from checks.mtls_report import Expectation
@@ -281,10 +282,16 @@ def rule_groups(args: CacheAlertsArgs) -> list[dict[str, Any]]:
                 "{{ $value | humanizeDuration }}: it has failed to renew it.",
                 "likely_cause": "The proxy cannot reach linkerd-identity, or the identity issuer "
                 "has expired or been replaced without the trust anchor that signs it.",
+                # A new proxy asks linkerd-identity for a fresh certificate when it starts. The
+                # StatefulSet is OnDelete: `kubectl rollout restart` alone only marks a new
+                # revision; checks.rollout then replaces the pods one at a time through the gates.
                 "fix": f"kubectl logs {POD} -n {args.namespace} -c linkerd-proxy | grep -i "
                 "identity; linkerd check --proxy -n "
-                f"{args.namespace}; then kubectl rollout restart statefulset/{args.cache_name} "
-                f"-n {args.namespace}.",
+                f"{args.namespace}; fix what they report (the issuer, the trust anchor, the "
+                "proxy's way to linkerd-identity), then restart the cache's pods through the "
+                "gated rollout: "
+                + restart_steps(args.namespace, args.cache_name, args.replicas)
+                + ".",
             },
         },
         {

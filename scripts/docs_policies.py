@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 from typing import Any
 
-from cachemesh_policy import PACK_DESCRIPTION, PACK_ENFORCEMENT_LEVEL, PACK_NAME, POLICIES
-from pulumi_policy import Policy, ResourceValidationPolicy
+# The pack imports itself as `cachemesh_policy` from policies/, as its __main__ does.
+_POLICIES_DIR = str(Path(__file__).resolve().parent.parent / "policies")
+if _POLICIES_DIR not in sys.path:
+    sys.path.insert(0, _POLICIES_DIR)
 
-from scripts.docs_markdown import cell, generated_header
+from cachemesh_policy import (  # noqa: E402
+    PACK_DESCRIPTION,
+    PACK_ENFORCEMENT_LEVEL,
+    PACK_NAME,
+    POLICIES,
+)
+from pulumi_policy import Policy, ResourceValidationPolicy  # noqa: E402
+
+from scripts.docs_markdown import cell, generated_header  # noqa: E402
+
+__all__ = ["POLICIES", "fix_of", "policies_md"]
 
 HEADER = generated_header("policies/cachemesh_policy (each rule's metadata)")
 
@@ -30,6 +44,16 @@ def _remediates(policy: Policy) -> bool:
     # pulumi_policy's own test (policy.py ResourceValidationPolicy.has_remediation); the
     # `remediate` attribute is a method on every resource policy, callback or not.
     return isinstance(policy, ResourceValidationPolicy) and policy.has_remediation()
+
+
+def fix_of(policy: Policy) -> str:
+    """The rule's `remediation_steps`: every rule says how to fix what it reports."""
+    steps = (getattr(policy, "remediation_steps", None) or "").strip()
+    if not steps:
+        raise ValueError(
+            f"policy rule {policy.name} has no remediation_steps: say how to fix its violations"
+        )
+    return steps
 
 
 def _config_rows(policy: Policy) -> list[str]:
@@ -77,8 +101,7 @@ def policies_md() -> str:
             cell(p.description),
             "",
         ]
-        steps = getattr(p, "remediation_steps", None)
-        out += [f"**Fix:** {cell(steps)}" if steps else "**Fix:** named in the violation message."]
+        out += [f"**Fix:** {cell(fix_of(p))}"]
         out.append("")
         rows = _config_rows(p)
         if rows:

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from checks.mtls_advice import ADVICE
 from scripts.docs_config import missing_descriptions, stack_schema
+from scripts.docs_policies import POLICIES, fix_of
 from scripts.gen_docs import GENERATED
 from settings.base import SettingsModel
 
@@ -150,3 +151,17 @@ def test_the_schema_keeps_descriptions_where_a_draft_7_editor_reads_them() -> No
     # Draft 7 ignores every keyword beside a $ref: a description there would never show.
     assert _refs_with_siblings(stack_schema()) == []
     assert _refs_with_siblings({"a": {"$ref": "#/x", "description": "lost"}}) == ["/a"]
+
+
+@pytest.mark.parametrize("rule", [p.name for p in POLICIES])
+def test_every_policy_rule_says_how_to_fix_what_it_reports(rule: str) -> None:
+    policy = next(p for p in POLICIES if p.name == rule)
+    assert fix_of(policy)  # raises when remediation_steps is missing or blank
+
+
+def test_a_policy_rule_without_remediation_steps_is_refused() -> None:
+    from pulumi_policy import StackValidationPolicy
+
+    bare = StackValidationPolicy(name="bare", description="d", validate=lambda args, report: None)
+    with pytest.raises(ValueError, match="bare has no remediation_steps"):
+        fix_of(bare)

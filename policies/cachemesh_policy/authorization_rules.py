@@ -223,6 +223,14 @@ cache_ports_authorized = StackValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=_AUTHZ_SCHEMA,
     severity=Severity.HIGH,
+    remediation_steps="For each uncovered port, add a Server "
+    "(policy.linkerd.io/v1beta3) in the workload's namespace whose spec.podSelector selects "
+    "the pod template's labels, with spec.port the cache port (its number or the container "
+    "port's name) and proxyProtocol: opaque, and an AuthorizationPolicy whose targetRef is "
+    "that Server (group policy.linkerd.io, kind Server) and whose "
+    "requiredAuthenticationRefs name a MeshTLSAuthentication of the identities allowed in. "
+    "A Server no AuthorizationPolicy targets needs that policy (the message gives its "
+    "targetRef). cachemesh creates both in strict and meshed mode.",
     tags=["linkerd", "authorization", "ignite", "gridgain"],
 )
 
@@ -234,6 +242,10 @@ cache_ports_authorized_permissive = StackValidationPolicy(
     enforcement_level=EnforcementLevel.ADVISORY,
     config_schema=_AUTHZ_SCHEMA,
     severity=Severity.MEDIUM,
+    remediation_steps="As for cache-ports-authorized: a Server and an "
+    "AuthorizationPolicy for each uncovered cache port. For a cachemesh cache, set "
+    "cachemesh:caches[i].authorization to strict (or meshed) and pulumi up; or keep the "
+    "guide's permissive behaviour on purpose, which this advisory rule then reports.",
     tags=["linkerd", "authorization", "ignite", "gridgain"],
 )
 
@@ -272,6 +284,10 @@ cache_ports_legacy_authorization = StackValidationPolicy(
     enforcement_level=EnforcementLevel.ADVISORY,
     config_schema=_AUTHZ_SCHEMA,
     severity=Severity.LOW,
+    remediation_steps="Replace the ServerAuthorization with an AuthorizationPolicy "
+    "whose targetRef is the Server (group policy.linkerd.io, kind Server) and whose "
+    "requiredAuthenticationRefs name a MeshTLSAuthentication of the same identities, then "
+    "delete the ServerAuthorization.",
     tags=["linkerd", "authorization"],
 )
 
@@ -308,6 +324,8 @@ server_opaque_protocol = StackValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=PolicyConfigSchema(properties={**CACHE_PROPERTIES, **NAMESPACE_PROPERTIES}),
     severity=Severity.CRITICAL,
+    remediation_steps="Set the Server's spec.proxyProtocol to \"opaque\" (the REST port's "
+    "Server keeps HTTP/1).",
     tags=["linkerd", "authorization", "opaque-ports"],
 )
 
@@ -442,6 +460,11 @@ cache_server_unauthenticated = StackValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=_AUTHZ_SCHEMA,
     severity=Severity.CRITICAL,
+    remediation_steps="Make the AuthorizationPolicy require a MeshTLSAuthentication (or "
+    "a ServiceAccount reference) of the identities allowed in, beside or instead of its "
+    "NetworkAuthentication, or delete it; remove client.unauthenticated: true from a "
+    "ServerAuthorization; set a Server's spec.accessPolicy back to deny (its default). In "
+    "cachemesh, admit clients through clientIdentities and adminIdentities.",
     tags=["linkerd", "authorization", "ignite", "gridgain"],
 )
 
@@ -484,6 +507,9 @@ cache_server_extra_authorization = StackValidationPolicy(
     enforcement_level=EnforcementLevel.ADVISORY,
     config_schema=_AUTHZ_SCHEMA,
     severity=Severity.MEDIUM,
+    remediation_steps="Keep one AuthorizationPolicy per cache port's Server, with every "
+    "identity you admit in its MeshTLSAuthentication (in cachemesh: clientIdentities for "
+    "the thin-client port, adminIdentities for REST), and delete the others.",
     tags=["linkerd", "authorization", "ignite", "gridgain"],
 )
 
@@ -542,6 +568,10 @@ cache_rest_probes_over_network = StackValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=_AUTHZ_SCHEMA,
     severity=Severity.CRITICAL,
+    remediation_steps="Replace the httpGet probe on the REST port with an exec probe "
+    "that asks the REST API over loopback (bash's /dev/tcp to 127.0.0.1:8080, as cachemesh "
+    "renders it: components/rest_probe.py), which never reaches the proxy and opens "
+    "nothing.",
     tags=["linkerd", "authorization", "ignite", "gridgain", "probes"],
 )
 

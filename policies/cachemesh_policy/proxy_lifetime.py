@@ -139,5 +139,11 @@ proxy_outlives_node = ResourceValidationPolicy(
     enforcement_level=EnforcementLevel.ADVISORY,
     config_schema=PolicyConfigSchema(properties=PROPERTIES),
     severity=Severity.MEDIUM,
+    remediation_steps="Set "
+    'spec.template.metadata.annotations["config.linkerd.io/proxy-enable-native-sidecar"] = '
+    '"true" (Kubernetes 1.29 or later; config.beta.linkerd.io/ before Linkerd edge-26.5.2), '
+    "or else config.alpha.linkerd.io/proxy-wait-before-exit-seconds = the pod's "
+    "terminationGracePeriodSeconds (30 when unset); never both. In cachemesh, "
+    "cachemesh:linkerd.nativeSidecar chooses.",
     tags=["linkerd", "ignite", "gridgain"],
 )

@@ -170,6 +170,11 @@ no_port_skipping = ResourceValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=PolicyConfigSchema(properties=CACHE_PROPERTIES),
     severity=Severity.HIGH,
+    remediation_steps="Remove the cache ports from config.linkerd.io/skip-inbound-ports "
+    "and skip-outbound-ports, keeping the other entries (the message gives the value, "
+    "ranges split around the cache ports), or remove the annotation; on a Namespace (or "
+    "NamespacePatch) remove it there. A value that is not port numbers and ranges, such as "
+    '"true", must go too.',
     tags=["linkerd", "kyverno:prevent-linkerd-port-skipping"],
 )
 
@@ -181,6 +186,10 @@ no_port_skipping_other_ports = ResourceValidationPolicy(
     enforcement_level=EnforcementLevel.ADVISORY,
     config_schema=PolicyConfigSchema(properties=CACHE_PROPERTIES),
     severity=Severity.MEDIUM,
+    remediation_steps="Remove the config.linkerd.io/skip-inbound-ports / "
+    "skip-outbound-ports annotation once the debugging it was for is over, so every port "
+    "goes through the proxy again; keep an entry only for a port that must bypass the mesh, "
+    "knowing its traffic is plaintext.",
     tags=["linkerd", "kyverno:prevent-linkerd-port-skipping"],
 )
 
@@ -221,6 +230,10 @@ service_opaque_ports = ResourceValidationPolicy(
     enforcement_level=EnforcementLevel.ADVISORY,
     config_schema=PolicyConfigSchema(properties=SERVICE_PROPERTIES),
     severity=Severity.MEDIUM,
+    remediation_steps="Set the Service's "
+    'metadata.annotations["config.linkerd.io/opaque-ports"] to the cache ports it fronts '
+    "(the message gives the value; the REMEDIATE level sets it), or set appProtocol: "
+    "linkerd.io/opaque on each of those ports.",
     tags=["linkerd"],
 )
 
@@ -259,6 +272,10 @@ add_linkerd_mesh_injection = ResourceValidationPolicy(
     ),
     enforcement_level=EnforcementLevel.DISABLED,
     config_schema=_SCOPE_EXEMPT_SCHEMA,
+    remediation_steps="A remediation, not a check: set its level to remediate and it "
+    "adds linkerd.io/inject: enabled and config.linkerd.io/proxy-await: enabled to every "
+    "Namespace in scope that lacks them (namespaces minus exemptNamespaces); or add the "
+    "annotations to the Namespace yourself.",
     tags=["linkerd", "kyverno:add-linkerd-mesh-injection"],
 )
 
@@ -270,6 +287,10 @@ add_linkerd_policy_annotation = ResourceValidationPolicy(
     remediate=as_remediation(lambda args: _add_if_absent(args, {DEFAULT_INBOUND_POLICY: "deny"})),
     enforcement_level=EnforcementLevel.DISABLED,
     config_schema=_SCOPE_EXEMPT_SCHEMA,
+    remediation_steps="A remediation, not a check: set its level to remediate and it "
+    "adds config.linkerd.io/default-inbound-policy: deny to every Namespace in scope that "
+    "lacks it (namespaces minus exemptNamespaces); or add the annotation to the Namespace "
+    "yourself.",
     tags=["linkerd", "kyverno:add-linkerd-policy-annotation"],
 )
 

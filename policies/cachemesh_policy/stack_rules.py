@@ -197,6 +197,10 @@ cache_workloads_meshed = StackValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=PolicyConfigSchema(properties={**CACHE_PROPERTIES, **NAMESPACE_PROPERTIES}),
     severity=Severity.CRITICAL,
+    remediation_steps='Set spec.template.metadata.annotations["linkerd.io/inject"] = '
+    '"enabled" on the cache workload, or mesh its Namespace (linkerd.io/inject: enabled on '
+    "a Namespace in the stack, or list it in meshedNamespaces when it lives elsewhere); its "
+    "pods get the proxy when they restart.",
     tags=["linkerd", "ignite", "gridgain"],
 )
 
@@ -271,6 +275,10 @@ cache_workload_patches = StackValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=PolicyConfigSchema(properties=OPAQUE_PROPERTIES),
     severity=Severity.CRITICAL,
+    remediation_steps='In the patch, set linkerd.io/inject to "enabled" (or leave it '
+    "out of the patch), and give config.linkerd.io/opaque-ports every cache port the "
+    "patched workload serves, keeping its other entries (or leave that annotation out of "
+    "the patch).",
     tags=["linkerd", "ignite", "gridgain", "patch"],
 )
 
@@ -316,6 +324,8 @@ no_injection_override = StackValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=_OVERRIDE_SCHEMA,
     severity=Severity.HIGH,
+    remediation_steps='Set the pod template\'s linkerd.io/inject to "enabled", or remove '
+    "the annotation so the meshed namespace's injection applies.",
     tags=["linkerd", "kyverno:prevent-linkerd-pod-injection-override"],
 )
 
@@ -327,6 +337,9 @@ no_injection_override_elsewhere = StackValidationPolicy(
     enforcement_level=EnforcementLevel.ADVISORY,
     config_schema=_OVERRIDE_SCHEMA,
     severity=Severity.MEDIUM,
+    remediation_steps='Set the pod template\'s linkerd.io/inject to "enabled", or remove '
+    "the annotation; a workload that must stay outside the mesh keeps it, and this advisory "
+    "rule reports it.",
     tags=["linkerd", "kyverno:prevent-linkerd-pod-injection-override"],
 )
 
@@ -379,6 +392,10 @@ require_linkerd_mesh_injection = StackValidationPolicy(
     enforcement_level=EnforcementLevel.ADVISORY,
     config_schema=PolicyConfigSchema(properties={**CACHE_PROPERTIES, **SCOPE_PROPERTIES}),
     severity=Severity.MEDIUM,
+    remediation_steps='Set metadata.annotations["linkerd.io/inject"] = "enabled" on the '
+    "Namespace (the add-linkerd-mesh-injection remediation does it), or take the Namespace "
+    "out of the rule's scope: exemptNamespaces, or namespaces: [] with "
+    "includeCacheNamespaces for only the namespaces that hold a cache workload.",
     tags=["linkerd", "kyverno:require-linkerd-mesh-injection"],
 )
 
@@ -491,6 +508,11 @@ require_linkerd_server = StackValidationPolicy(
     enforcement_level=EnforcementLevel.ADVISORY,
     config_schema=PolicyConfigSchema(properties=SERVER_PROPERTIES),
     severity=Severity.LOW,
+    remediation_steps="Add a Linkerd Server (policy.linkerd.io) in the same namespace "
+    "whose spec.podSelector (matchLabels and matchExpressions, read as Linkerd reads them) "
+    "selects the workload's or Service's pods, with the port they serve; or narrow the rule "
+    "with workloadKinds, or mode: when-stack-has-servers for a stack that uses no Linkerd "
+    "authorization policy.",
     tags=["linkerd", "kyverno:require-linkerd-server"],
 )
 
@@ -564,6 +586,11 @@ check_linkerd_authorizationpolicy = StackValidationPolicy(
     enforcement_level=EnforcementLevel.ADVISORY,
     config_schema=PolicyConfigSchema(properties=TARGET_PROPERTIES),
     severity=Severity.MEDIUM,
+    remediation_steps="Point spec.targetRef.name at a Server or policy.linkerd.io "
+    "HTTPRoute of the policy's namespace in this stack (with matchTargetKind: true, at a "
+    "target of the kind it names: Server, HTTPRoute or GRPCRoute), or create that target in "
+    "the stack; a target another stack manages is reported too, which is why the rule is "
+    "advisory.",
     tags=["linkerd", "kyverno:check-linkerd-authorizationpolicy"],
 )
 
@@ -652,6 +679,10 @@ linkerd_control_plane_first = StackValidationPolicy(
     enforcement_level=EnforcementLevel.ADVISORY,
     config_schema=PolicyConfigSchema(properties=CONTROL_PLANE_PROPERTIES),
     severity=Severity.HIGH,
+    remediation_steps="Make the workload, or the component it belongs to, wait for the "
+    "control plane: opts=ResourceOptions(depends_on=[<the linkerd-control-plane Release, or "
+    "the ExistingLinkerd component with linkerd.controlPlane: existing>]). If another stack "
+    "installs Linkerd, set this rule's level to disabled.",
     tags=["linkerd", "ordering"],
 )
 
