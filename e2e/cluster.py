@@ -616,6 +616,16 @@ def _start_components(
             f"--tls-cert-file={cluster.pki.serving_cert}",
             f"--tls-private-key-file={cluster.pki.serving_key}",
             "--node-ip=127.0.0.1",
+            # Node Leases renewed as a kubelet renews them, as kwokctl runs kwok (the
+            # KwokConfiguration default is 40: kwok@v0.7.0 pkg/apis/config/v1alpha1/
+            # zz_generated.defaults.go). Without it kwok heartbeats the node status only every
+            # 20-45 s (kustomize/stage/node/heartbeat/node-heartbeat.yaml: delay 20 s + jitter
+            # 25 s), past the controller manager's 40 s node-monitor grace period: the node
+            # lifecycle controller then marked every node NotReady and every pod Ready=False,
+            # which no kubelet put back, and the provider's StatefulSet await waited for
+            # readyReplicas until its timeout (observed on the second `up` that changed the pod
+            # template).
+            "--node-lease-duration-seconds=40",
         ],
         directory,
         env,

@@ -222,3 +222,30 @@ class Project:
     def outputs(self) -> dict[str, Any]:
         result: dict[str, Any] = self.pulumi("stack", "output", "--json").json()
         return result
+
+    def resources(self) -> list[dict[str, Any]]:
+        """The stack's resources as `pulumi stack export` has them (secrets stay encrypted)."""
+        deployment = self.pulumi("stack", "export").json()["deployment"]
+        resources: list[dict[str, Any]] = deployment.get("resources") or []
+        return resources
+
+    def command_report(self, name: str) -> Any:
+        """The JSON report a `command:local:Command` named `name` printed on its last run (its
+        `stdout` in the state), e.g. `ignite/ignite-rollout`."""
+        for resource in self.resources():
+            if resource["type"] == "command:local:Command" and resource["urn"].endswith(
+                f"::{name}"
+            ):
+                return json.loads(resource["outputs"]["stdout"])
+        raise PulumiError(f"no command:local:Command named {name} in the stack")
+
+    def planned(self) -> dict[str, str]:
+        """What `pulumi preview` would do: resource name -> operation, for every step that
+        changes something (not `same`, and not the `read` of the stack's reference to itself,
+        which every run does: components/previous_deployment.py)."""
+        steps = self.pulumi("preview", "--json").json().get("steps") or []
+        return {
+            step["urn"].split("::")[-1]: step["op"]
+            for step in steps
+            if step["op"] not in ("same", "read")
+        }
