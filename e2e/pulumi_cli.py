@@ -18,6 +18,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -165,7 +166,9 @@ class Project:
         check: bool = True,
         timeout: float = COMMAND_TIMEOUT,
         stack: bool = True,
+        env: Mapping[str, str] | None = None,
     ) -> Result:
+        """`env`: variables added to the command's environment (e.g. program_clock's)."""
         argv = ["pulumi", *args, "--non-interactive"]
         if stack:
             argv += ["--stack", self.stack]
@@ -173,7 +176,7 @@ class Project:
             completed = subprocess.run(
                 argv,
                 cwd=self.directory,
-                env=self.env,
+                env={**self.env, **(env or {})},
                 capture_output=True,
                 text=True,
                 timeout=timeout,
@@ -239,13 +242,34 @@ class Project:
                 return json.loads(resource["outputs"]["stdout"])
         raise PulumiError(f"no command:local:Command named {name} in the stack")
 
-    def planned(self) -> dict[str, str]:
+    def planned(self, env: Mapping[str, str] | None = None) -> dict[str, str]:
         """What `pulumi preview` would do: resource name -> operation, for every step that
         changes something (not `same`, and not the `read` of the stack's reference to itself,
         which every run does: components/previous_deployment.py)."""
-        steps = self.pulumi("preview", "--json").json().get("steps") or []
+        steps = self.pulumi("preview", "--json", env=env).json().get("steps") or []
         return {
             step["urn"].split("::")[-1]: step["op"]
             for step in steps
             if step["op"] not in ("same", "read")
         }
+
+
+# Debian's libfaketime (package `faketime`), as .ci/run installs it.
+FAKETIME_LIBRARIES = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",)
+
+
+def program_clock(at: datetime) -> dict[str, str]:
+    """Environment that starts the program's clock at `at` (UTC) and lets it run on from there:
+    libfaketime, preloaded into every process the command starts. It moves what reads the clock
+    through libc: the Python program (and the policy pack), where cachemesh decides on
+    certificate renewal (components/linkerd_identity.py renewal_generation). Go binaries (the
+    CLI, the providers) keep the real clock: Go reads it through the vDSO, not libc."""
+    library = next((path for path in FAKETIME_LIBRARIES if Path(path).exists()), None)
+    if library is None:
+        raise PulumiError(
+            f"libfaketime not found ({', '.join(FAKETIME_LIBRARIES)}); "
+            "install it with `apt-get install faketime`"
+        )
+    stamp = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    # FAKETIME "@<time>": start there and advance; TZ so the stamp is read as UTC.
+    return {"LD_PRELOAD": library, "FAKETIME": f"@{stamp}", "TZ": "UTC"}

@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from e2e.cluster import Cluster
-from e2e.pulumi_cli import POLICY_PACK, Project, Result
+from e2e.pulumi_cli import POLICY_PACK, Project, Result, program_clock
+from settings.linkerd import CertificateSettings
 
 # The top-level stack outputs a dashboard reads (README "Outputs"); the mock engine's tests
 # check their contents, this checks the real engine exports exactly these.
@@ -120,6 +122,47 @@ def test_a_preview_right_after_the_up_has_nothing_to_change(
     project: Project, first_up: Result
 ) -> None:
     project.pulumi("preview", "--expect-no-changes")
+
+
+def _renewal_period_hours() -> int:
+    # The dev stack sets no linkerd.certificates: the model's defaults decide.
+    defaults = CertificateSettings()
+    return defaults.validity_hours - defaults.early_renewal_hours
+
+
+def _next_renewal(now: datetime) -> datetime:
+    """When the generation of the issuer and webhook certificates deployed `now` ends."""
+    period = _renewal_period_hours()
+    generation = int(now.timestamp() // 3600) // period
+    return datetime.fromtimestamp((generation + 1) * period * 3600, UTC)
+
+
+def test_a_preview_a_day_later_has_nothing_to_change(project: Project, first_up: Result) -> None:
+    now = datetime.now(UTC)
+    # A day later, or the hour before the certificates' renewal when that falls within the day
+    # (one day in 305: the next test is that case).
+    later = min(now + timedelta(days=1), _next_renewal(now) - timedelta(hours=1))
+    project.pulumi("preview", "--expect-no-changes", env=program_clock(later))
+
+
+def test_a_preview_past_the_renewal_time_replaces_the_issuer_and_webhook_certificates(
+    project: Project, first_up: Result
+) -> None:
+    # Also the proof that the moved clock reaches the program: only it decides on renewal.
+    renewal = _next_renewal(datetime.now(UTC))
+    planned = project.planned(env=program_clock(renewal + timedelta(hours=1)))
+    generation = int(renewal.timestamp() // 3600) // _renewal_period_hours()
+    created = {name for name, op in planned.items() if op == "create"}
+    deleted = {name for name, op in planned.items() if op == "delete"}
+    renamed = {re.sub(r"-g[0-9]+$", "", name) for name in created}
+    assert created and all(name.endswith(f"-g{generation}") for name in created), planned
+    assert {re.sub(r"-g[0-9]+$", "", name) for name in deleted} == renamed, planned
+    assert all(name.endswith(f"-g{generation - 1}") for name in deleted), planned
+    assert any("issuer" in name for name in created), planned
+    # The control plane gets the new issuer; the caches are left alone (the proxies fetch
+    # certificates from the new issuer without a restart: only the anchor's rotation rolls them).
+    assert planned["linkerd-control-plane"] == "update"
+    assert not [name for name in planned if name.startswith(("ignite", "gridgain"))], planned
 
 
 def test_the_policy_pack_passes_the_stack(project: Project, first_up: Result) -> None:
