@@ -119,7 +119,7 @@ class ProgramRun:
     secret_outputs: set[str]
     component_outputs: dict[str, dict[str, Any]]
     logs: list[tuple[str, str]] = field(default_factory=list)
-    # Stacks the program read through a StackReference (org/project/stack).
+    # Stacks whose outputs the program read (readStackOutputs; org/project/stack).
     stack_references: list[str] = field(default_factory=list)
 
     def of_type(self, type_: str) -> list[Registered]:
@@ -181,7 +181,9 @@ class ProgramRun:
         return [m for level, m in self.logs if level == "warning"]
 
 
-STACK_REFERENCE = "pulumi:pulumi:StackReference"
+# The builtin provider's function that reads a stack's outputs (pulumi/pulumi v3.260.0
+# pkg/resource/deploy/builtins.go), spelt here as Pulumi spells it, not imported from the program.
+READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
 
 
 # What pulumi.get_organization() says on a DIY (file://, s3://, ...) backend.
@@ -224,17 +226,6 @@ class _Mocks(pulumi.runtime.Mocks):
         self.organization, self.project, self.stack = organization, project, stack
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
-        if args.typ == STACK_REFERENCE:
-            # A read, answered as Pulumi's builtin provider answers it (builtins.go
-            # readStackReference): the referenced stack's outputs, {} for a stack never deployed.
-            name = args.inputs["name"]
-            self.stack_references.append(name)
-            if referenced_stack(name, self.organization, self.project) != (
-                self.project,
-                self.stack,
-            ):
-                raise ValueError(f"unknown stack {name!r}")
-            return name, {"name": name, "outputs": self.previous_outputs, "secretOutputNames": []}
         if args.resource_id:
             return self._read(args)
         outputs = dict(args.inputs)
@@ -242,6 +233,15 @@ class _Mocks(pulumi.runtime.Mocks):
         if faker is not None:
             outputs.update(faker(args))
         return f"{args.name}-id", outputs
+
+    def _read_stack_outputs(self, name: str) -> dict:
+        """As Pulumi's builtin provider answers `pulumi:pulumi:readStackOutputs` (v3.260.0
+        pkg/resource/deploy/builtins.go readStackReference): the referenced stack's outputs, {}
+        for a stack never deployed; an unknown stack fails the call."""
+        self.stack_references.append(name)
+        if referenced_stack(name, self.organization, self.project) != (self.project, self.stack):
+            raise ValueError(f"unknown stack {name!r}")
+        return {"name": name, "outputs": self.previous_outputs, "secretOutputNames": []}
 
     @staticmethod
     def _read(args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
@@ -257,6 +257,8 @@ class _Mocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi_mocks.MockCallArgs) -> dict:
         # A bare dict: MockMonitor.Invoke iterates the second item of a tuple as check failures,
         # so (result, None) fails there (pulumi sdk/python/lib/pulumi/runtime/mocks.py Invoke).
+        if args.token == READ_STACK_OUTPUTS:
+            return self._read_stack_outputs(args.args["name"])
         faker = CALL_FAKERS.get(args.token)
         return dict(faker(args)) if faker else {}
 
@@ -317,8 +319,6 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def ReadResource(self, request: Any) -> Any:
         response = super().ReadResource(request)
-        if request.type == STACK_REFERENCE:
-            return response
         state = _strip_secrets(rpc.deserialize_properties(response.properties))
         read = Registered(
             **_where(request, response),
