@@ -53,7 +53,7 @@ try:
     # kubernetes:context/kubeconfig for the checks the program runs; the kubeconfig as a secret.
     cluster_access = load_cluster_access()
     if settings.linkerd.existing:
-        # The cluster's own Linkerd (README.md "Using the cluster's Linkerd"): read before
+        # The cluster's own Linkerd (docs/tasks/use-the-clusters-linkerd.md): read before
         # anything is registered, refused with the fix when there is none to use.
         cluster_linkerd = read_cluster_linkerd(
             cluster_access.context,
@@ -73,8 +73,8 @@ if not meshed:
         "between cache nodes is plain TCP, unencrypted and unauthenticated."
     )
 
-# Gateway API CRDs -> Linkerd CRDs -> control plane -> every cache (README.md); with the
-# cluster's existing Linkerd, only the component that carries what was read from it.
+# Gateway API CRDs -> Linkerd CRDs -> control plane -> every cache (docs/how-it-works/linkerd.md);
+# with the cluster's existing Linkerd, only the component that carries what was read from it.
 mesh: list[pulumi.Resource] = []
 control_plane: LinkerdControlPlane | ExistingLinkerd | None = None
 trust_domain = settings.linkerd.trust_domain
@@ -121,7 +121,7 @@ for namespace in settings.namespaces:
 
 # Pod-template annotations whose change restarts every cache (through its CacheRollout, after
 # the control plane is ready): a Linkerd upgrade reaches the proxies only when the pods restart,
-# and each trust-anchor rotation step must reach them too (README.md "Rotating the trust anchor").
+# and each trust-anchor rotation step must reach them too (docs/tasks/rotate-the-trust-anchor.md).
 restart_annotations: dict[str, str] = cache_restart_annotations(settings.linkerd)
 if meshed and cluster_linkerd is None:
     restart_annotations[LINKERD_VERSION] = settings.linkerd.version
@@ -138,7 +138,7 @@ caches: list[tuple[str, CacheSettings, MeshedCache]] = [
                 meshed=meshed,
                 trust_domain=trust_domain,
                 # + what keeps the proxy up during the node's GRACEFUL stop (per cache: the
-                # fallback waits for its own grace period; README.md "Day 2").
+                # fallback waits for its own grace period; docs/tasks/change-a-running-cache.md).
                 restart_annotations={
                     **restart_annotations,
                     **proxy_lifetime_annotations(
@@ -181,7 +181,7 @@ for key, cache, component in caches:
         pulumi.log.warn(note, resource=component)
 
 # The StatefulSets are OnDelete: each cache's pods are restarted by its rollout, one at a time and
-# only when the cluster is whole and rebalanced (README "Day 2").
+# only when the cluster is whole and rebalanced (docs/tasks/change-a-running-cache.md).
 rollouts: dict[str, CacheRollout] = {
     key: CacheRollout(
         f"{cache.namespace}/{cache.name}",

@@ -199,6 +199,7 @@ def _cannot_run_report(
                     else "The check's tools are missing or cannot reach the cluster."
                 ),
                 fix=message,
+                docs="docs/tasks/run-the-mtls-check.md#exit-codes",
             )
         ],
     )
@@ -411,6 +412,8 @@ def main(
         report = _cannot_run_report(exp, args.metrics_source, f"internal error: {exc}", start)
         print(report.model_copy(update={"status": "not-verified"}).to_json(), file=out)
         return EXIT_NOT_VERIFIED
+    for failed in report.failures:
+        log(f"not verified: {failed.as_reason()} (cause and fix: {failed.docs})")
     print(report.to_json(), file=out)
     return EXIT_VERIFIED if report.verified else EXIT_NOT_VERIFIED
 

@@ -8,7 +8,7 @@ the same text the check prints.
 
 from __future__ import annotations
 
-from checks.mtls_report import Expectation, Failure
+from checks.mtls_report import FAILURES_PAGE, Expectation, Failure
 
 # The guide's value is "10800,47100,47500": the thin-client port plus the cache ports.
 THIN_CLIENT_PORT = 10800
@@ -23,8 +23,8 @@ _INJECT = (
 )
 # cachemesh's StatefulSets use updateStrategy OnDelete: `kubectl rollout restart` only marks a new
 # revision, and checks.rollout replaces the pods one at a time, each only when the cluster is whole
-# and rebalanced (README.md "Running the rollout by hand"). A pod template change applied by
-# `pulumi up` runs that rollout by itself.
+# and rebalanced (docs/tasks/change-a-running-cache.md#running-the-rollout-by-hand). A pod template
+# change applied by `pulumi up` runs that rollout by itself.
 _RESTART = (
     "kubectl rollout restart statefulset/{sts} -n {ns}, then python -m checks.rollout "
     "--namespace {ns} --statefulset {sts} --replicas {replicas}"
@@ -182,4 +182,5 @@ def failure(
 ) -> Failure:
     """A Failure of `kind` on `pod`/`port` with its advice."""
     cause, fix = advice(kind, exp, pod)
-    return Failure(pod=pod, port=port, problem=problem, likely_cause=cause, fix=fix)
+    docs = f"{FAILURES_PAGE}#{kind if kind in ADVICE else 'anything-else'}"
+    return Failure(pod=pod, port=port, problem=problem, likely_cause=cause, fix=fix, docs=docs)

@@ -46,7 +46,7 @@ class Expectation(_Model):
     authorization: Authorization = "permissive"
     expected_servers: dict[int, str] = Field(default_factory=dict)
     # When set, every pod's linkerd.io/trust-root-sha256 must equal it: the pod was injected with
-    # the current trust bundle (README.md "Rotating the trust anchor").
+    # the current trust bundle (docs/tasks/rotate-the-trust-anchor.md).
     trust_roots_sha256: str | None = None
 
     @field_validator("trust_roots_sha256")
@@ -176,14 +176,21 @@ class PodReport(_Model):
     trust_root_sha256: str | None = None
 
 
+#: The troubleshooting page of the check's failures: one heading per kind of failure
+#: (docs/troubleshooting/mtls-check.md, generated from checks/mtls_advice.py ADVICE).
+FAILURES_PAGE = "docs/troubleshooting/mtls-check.md"
+
+
 class Failure(_Model):
-    """One reason the cluster is not verified, with the guide's likely cause and fix."""
+    """One reason the cluster is not verified, with the guide's likely cause and fix, and the
+    docs entry that explains it."""
 
     pod: str | None
     port: int | None
     problem: str
     likely_cause: str
     fix: str
+    docs: str = f"{FAILURES_PAGE}#anything-else"
 
     def as_reason(self) -> str:
         where = ": ".join(

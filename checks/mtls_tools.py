@@ -39,7 +39,8 @@ MetricsSource = Literal["linkerd", "kubectl", "prometheus"]
 
 _STDERR_TAIL = 600
 # client-go's klog lines (`E1203 07:58:57.562303    7157 memcache.go:265] ...`): kubectl logs them
-# on stderr before its own one-line message (kubectl v1.32.4, observed: see README "Exit codes").
+# on stderr before its own one-line message (kubectl v1.32.4, observed: see
+# docs/tasks/run-the-mtls-check.md#exit-codes).
 _KLOG_LINE = re.compile(r"^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [^\s\]]+\] ")
 # With an https server and no credentials in the kubeconfig, kubectl prompts for a username on
 # stdout, reads EOF from /dev/null and says only `error: EOF` (kubectl v1.32.4, observed).

@@ -60,7 +60,7 @@ EXIT_CANNOT_RUN = 2
 EXIT_INTERRUPTED = 3
 DEFAULT_CONTAINER = "ignite-node"
 
-# Gate names, as the report and the README give them.
+# Gate names, as the report and docs/troubleshooting/rollout.md give them.
 GATE_OBSERVED = "statefulset-observed"
 GATE_CLUSTER = "cluster-whole-and-rebalanced"
 GATE_EVICTION = "eviction-allowed"

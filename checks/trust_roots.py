@@ -42,13 +42,14 @@ from checks.mtls_tools import (
 TRUST_ROOTS_CONFIGMAP = "linkerd-identity-trust-roots"
 TRUST_ROOTS_KEY = "ca-bundle.crt"
 # `kubectl rollout restart` only edits the pod template; under `updateStrategy: OnDelete` (every
-# cachemesh cache, README.md "Day 2") the controller then replaces no pod, so a StatefulSet's
-# stale pods are deleted, and the controller re-creates each with the current bundle.
+# cachemesh cache, docs/tasks/change-a-running-cache.md) the controller then replaces no pod, so a
+# StatefulSet's stale pods are deleted, and the controller re-creates each with the current bundle.
 STATEFULSET_NOTE = (
     "StatefulSet pod: delete its stale pods one at a time, the next only once the re-created pod "
     "is Ready (for a cachemesh cache, also once its cluster has rebalanced: python -m "
-    "checks.rollout, README.md 'Running the rollout by hand'); `kubectl rollout restart` does "
-    "not replace the pods of an OnDelete StatefulSet such as cachemesh's caches"
+    "checks.rollout, docs/tasks/change-a-running-cache.md#running-the-rollout-by-hand); "
+    "`kubectl rollout restart` does not replace the pods of an OnDelete StatefulSet such as "
+    "cachemesh's caches"
 )
 EXIT_CURRENT = 0
 EXIT_STALE = 1

@@ -17,7 +17,7 @@ variable (downward API `spec.nodeName`), hence as a node attribute, and every PA
 backup filter on that attribute (settings/products.py BackupFilter, components/ignite_xml.py).
 
 Everything here is plain data in the pod template, so any change is part of the pod template
-fingerprint and restarts the pods through the gated rollout (README "Day 2").
+fingerprint and restarts the pods through the gated rollout (docs/tasks/change-a-running-cache.md).
 """
 
 from __future__ import annotations
@@ -118,8 +118,8 @@ def backup_filter_change(
     cluster-wide when the cache is created, so the changed XML reaches the pods (they restart
     through the rollout) but not the running cache. Observed with ignite-core 2.16.0: every node
     that created the cache without the filter replaced, one by one, by nodes with it, and 378 of
-    1024 partitions still had both copies on nodes of one attribute value (README.md "Ignite
-    places backups on other nodes")."""
+    1024 partitions still had both copies on nodes of one attribute value
+    (docs/tasks/place-cache-pods.md#ignite-places-backups-on-other-nodes)."""
     if deployed is None:
         return None
     was = bool(deployed.get(BACKUPS_ON_OTHER_NODES, False))

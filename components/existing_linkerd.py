@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives import serialization
 from checks.kubeconfig import kubeconfig_file
 from components.cache_authorization import AUTHN_API, AUTHZ_API, SERVER_API
 from pki.linkerd import CertificateProblem, read_certificates
-from settings.loader import SettingsError
+from settings.loader import START_UP_PAGE, SettingsError
 
 NAMESPACE = "linkerd"
 CONFIG_MAP = "linkerd-config"
@@ -90,7 +90,9 @@ class NoUsableLinkerd(SettingsError):
         Exception.__init__(
             self,
             "cachemesh:linkerd.controlPlane is existing, but the cluster's Linkerd cannot be used; "
-            "nothing was deployed:\n" + "\n".join(f"  - {p}" for p in self.problems),
+            "nothing was deployed:\n"
+            + "\n".join(f"  - {p}" for p in self.problems)
+            + f"\nCause and fix: {START_UP_PAGE}#the-clusters-linkerd-cannot-be-used",
         )
 
 
@@ -380,7 +382,8 @@ def check_control_plane_switch(
                 "Switching in one `pulumi up` would delete that control plane and its CRDs (and "
                 "with them every Linkerd policy object in the cluster) under the running caches. "
                 "Either keep it: pulumi config set --path linkerd.controlPlane managed; or remove "
-                "this stack completely first (README.md 'Uninstalling'), then deploy again with "
+                "this stack completely first (docs/getting-started.md#uninstalling), then deploy "
+                "again with "
                 "controlPlane existing on a cluster whose Linkerd the platform team runs"
             ]
         )

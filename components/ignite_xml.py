@@ -22,7 +22,7 @@ WORK_DIRECTORY = "/ignite/work"
 # shutdown hook -> IgnitionEx.stop(true) -> determineShutdownPolicy), until a backup exists
 # elsewhere. IgniteConfiguration.shutdownPolicy in apache/ignite (2.9+) and gridgain/gridgain
 # (8.7.22+, GG-29031; tag 8.9.33 commit 25fc6163f1b): org.apache.ignite.ShutdownPolicy; Spring
-# converts the string to the enum. See README "Day 2: what a change does to running caches".
+# converts the string to the enum. See docs/tasks/change-a-running-cache.md.
 SHUTDOWN_POLICY = "GRACEFUL"
 
 
@@ -78,7 +78,8 @@ def render_ignite_config(
     """The node configuration of the guide, for the given caches, plugins and discovery address.
 
     `pod_addresses` (each pod's stable DNS name) follow the guide's Service name in the IP
-    finder's list: Apache Ignite resolves a name there to ONE address (README.md, "Discovery").
+    finder's list: Apache Ignite resolves a name there to ONE address
+    (docs/how-it-works/what-it-deploys.md#discovery-how-the-nodes-find-each-other).
     `backup_filter` keeps every PARTITIONED cache's backups off its primary's Kubernetes node
     (REPLICATED caches have a copy on every node, so there is nothing to place)."""
     ET.register_namespace("", BEANS_NS)

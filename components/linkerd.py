@@ -6,7 +6,7 @@ release (with `installGatewayAPI: false`: GatewayApiCrds owns those CRDs), with 
 LinkerdCni component (components/linkerd_cni.py: the `linkerd2-cni` release), then the
 `linkerd-control-plane` release, which waits until every control-plane object is ready.
 
-Both charts are `helm.v3.Release`s (see README.md for why not `helm.v4.Chart`).
+Both charts are `helm.v3.Release`s (see docs/how-it-works/linkerd.md#helmv3release-not-helmv4chart).
 """
 
 from __future__ import annotations
@@ -167,8 +167,8 @@ class LinkerdControlPlane(pulumi.ComponentResource):
                 parent=self,
             )
             identity, anchor_pems = generated.identity, generated.anchor_pems
-        # What every pod that runs with the current bundle carries (README.md "Rotating the
-        # trust anchor"); the mTLS check compares each cache pod with it.
+        # What every pod that runs with the current bundle carries
+        # (docs/tasks/rotate-the-trust-anchor.md); the mTLS check compares each cache pod with it.
         self.trust_roots_sha256: pulumi.Output[str] = trust_roots_sha256(identity)
 
         bundles: dict[str, pulumi.Input[str]] = {}

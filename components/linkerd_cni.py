@@ -5,7 +5,8 @@ on the node when it sets up the pod's network, instead of by the `linkerd-init` 
 every meshed pod. The control plane must then run with `cniEnabled: true` (the injector adds the
 `linkerd-network-validator` init container instead of `linkerd-init`), and the plugin must be ready
 on the nodes before any meshed pod is created: LinkerdControlPlane creates this component after the
-`linkerd-crds` release and before the `linkerd-control-plane` release (README.md).
+`linkerd-crds` release and before the `linkerd-control-plane` release
+(docs/how-it-works/linkerd.md#what-is-installed-in-which-order).
 
 Children: the `linkerd-cni` Namespace (labelled as the chart labels it when the CLI renders it),
 then the `linkerd2-cni` release, which waits until its DaemonSet is ready on every node.

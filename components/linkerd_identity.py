@@ -13,8 +13,8 @@ at least `earlyRenewalHours` left. Inside a generation every input is the same, 
 certificate, updates the chart and Secrets, then deletes the old ones.
 
 The trust anchors and the issuer they sign are made by components/trust_anchors.py: the anchors
-have generations of their own (`cachemesh:linkerd.trustAnchors`, README.md "Rotating the trust
-anchor"), and the issuer's names carry this renewal generation.
+have generations of their own (`cachemesh:linkerd.trustAnchors`,
+docs/tasks/rotate-the-trust-anchor.md), and the issuer's names carry this renewal generation.
 """
 
 from __future__ import annotations

@@ -164,7 +164,7 @@ class MeshedCache(pulumi.ComponentResource):
 
         # Each pod's stable name as well as the Service's: Ignite resolves a name in the IP
         # finder to one address, so the Service name alone can resolve to the starting pod itself
-        # (README.md, "Discovery").
+        # (docs/how-it-works/what-it-deploys.md#discovery-how-the-nodes-find-each-other).
         pod_dns = tuple(
             f"{cache.name}-{i}.{headless_name}.{ns}.svc.cluster.local"
             for i in range(cache.replicas)
@@ -241,8 +241,8 @@ class MeshedCache(pulumi.ComponentResource):
             ready_first.append(authorization)
             self.server_names = authorization.server_names
             if mode is AuthorizationMode.STRICT and not cache.client_identities:
-                # The safe default (README "Authorization"): say it, so an application that used
-                # to get in through an empty list learns why it no longer does.
+                # The safe default (docs/tasks/let-an-application-in.md): say it, so an application
+                # that used to get in through an empty list learns why it no longer does.
                 pulumi.log.info(
                     f"cachemesh:caches[{cache.name}].clientIdentities is empty: in strict mode the "
                     f"thin-client port of {ns}/{cache.name} admits only the cache's own identity. "

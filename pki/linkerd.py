@@ -495,7 +495,7 @@ class IdentityReport:
         now = self.checked_at
         out = [
             f"trust anchor {describe(a)} expires on {a.not_valid_after_utc:%Y-%m-%d}, within "
-            f"{MIN_DAYS_LEFT} days; rotate it (README.md, 'Rotating the trust anchor')"
+            f"{MIN_DAYS_LEFT} days; rotate it (docs/tasks/rotate-the-trust-anchor.md)"
             for a in self.anchors
             if expiring_soon(a, now)
         ]

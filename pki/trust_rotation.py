@@ -4,7 +4,7 @@ which changes between two `pulumi up`s are one safe step, and the commands for t
 Pure (no Pulumi, no settings): the settings check a configuration with it at start-up, and
 components/trust_anchors.py builds the anchors and the `linkerdIdentity.rotation` output from it.
 
-Why one change per `up` (README.md "Rotating the trust anchor"): Linkerd's identity controller
+Why one change per `up` (docs/tasks/rotate-the-trust-anchor.md): Linkerd's identity controller
 verifies a new issuer against the anchors it loaded at start-up and refuses one that does not
 chain to them (controller/cmd/identity/main.go, pkg/identity/service.go), and a proxy only
 trusts the anchors it was started with (injected as a literal env value at admission,
@@ -84,7 +84,7 @@ def plan_problems(plan: AnchorPlan) -> list[str]:
             f"[{', '.join(map(str, plan.trusted))}], and Linkerd's identity controller refuses an "
             "issuer signed by an anchor it does not trust. Sign with a trusted anchor: "
             + "; ".join(commands_to(plan, AnchorPlan(closest, plan.trusted)))
-            + " (to move to a new anchor, trust it first: README.md 'Rotating the trust anchor')"
+            + " (to move to a new anchor, trust it first: docs/tasks/rotate-the-trust-anchor.md)"
         )
     return problems
 
@@ -147,7 +147,7 @@ def commands_to(current: AnchorPlan, target: AnchorPlan, explicit: bool = True) 
     return out
 
 
-# What to confirm before the next step, by stage (README.md "Rotating the trust anchor").
+# What to confirm before the next step, by stage (docs/tasks/rotate-the-trust-anchor.md).
 _BEFORE = {
     "trusting-new": (
         "Before step 2: check that `pulumi up` ended with mtlsVerified true, then list the "

@@ -21,7 +21,7 @@ REQUIRED = object()
 
 HEADER = generated_header("settings/*.py (each field's description=)")
 
-#: Keys of other namespaces the project reads (README "Linkerd and the Gateway API CRDs",
+#: Keys of other namespaces the project reads (docs/how-it-works/linkerd.md,
 #: "Running the rollout by hand"): the Kubernetes provider's.
 OTHER_KEYS: dict[str, Node] = {
     "kubernetes:context": {

@@ -20,7 +20,7 @@ from cachemesh_policy import (  # noqa: E402
 )
 from pulumi_policy import Policy, ResourceValidationPolicy  # noqa: E402
 
-from scripts.docs_markdown import cell, generated_header  # noqa: E402
+from scripts.docs_markdown import cell, generated_header, heading_id  # noqa: E402
 
 __all__ = ["POLICIES", "fix_of", "policies_md"]
 
@@ -44,6 +44,20 @@ def _remediates(policy: Policy) -> bool:
     # pulumi_policy's own test (policy.py ResourceValidationPolicy.has_remediation); the
     # `remediate` attribute is a method on every resource policy, callback or not.
     return isinstance(policy, ResourceValidationPolicy) and policy.has_remediation()
+
+
+#: The hand-written page that explains each rule with examples (one heading names each rule).
+EXPLAINED = Path(__file__).resolve().parent.parent / "docs" / "how-it-works" / "policy-rules.md"
+EXPLAINED_LINK = "../how-it-works/policy-rules.md"
+EXPLAINED_TITLE = "Policy rules: what each one decides"
+
+
+def explained_anchor(rule: str) -> str:
+    """The link to the heading of EXPLAINED that names `rule` (a heading may name two rules)."""
+    for line in EXPLAINED.read_text().splitlines():
+        if line.startswith("## ") and rule in line[3:].replace("/", " ").split():
+            return f"{EXPLAINED_LINK}#{heading_id(line[3:])}"
+    raise ValueError(f"{EXPLAINED} has no heading naming policy rule {rule}")
 
 
 def fix_of(policy: Policy) -> str:
@@ -79,8 +93,9 @@ def policies_md() -> str:
         f"The `{PACK_NAME}` policy pack: {PACK_DESCRIPTION} Rules without a level of their own "
         f"run at the pack's default, `{PACK_ENFORCEMENT_LEVEL.value}`. Change a rule's level or "
         "configuration with `--policy-pack-config` (keys below). Each violation message names "
-        "the resource, the field and the exact value that fixes it; worked examples of each "
-        "rule are still in the README's [Rules](../readme.md#rules) section.",
+        "the resource, the field and the exact value that fixes it, and ends with this page's "
+        "entry for the rule. How each rule decides, with examples: "
+        f"[Policy rules: what each one decides]({EXPLAINED_LINK}).",
         "",
         "| rule | kind | default level | severity | remediation |",
         "|---|---|---|---|---|",
@@ -101,7 +116,8 @@ def policies_md() -> str:
             cell(p.description),
             "",
         ]
-        out += [f"**Fix:** {cell(fix_of(p))}"]
+        out += [f"**Fix:** {cell(fix_of(p))}", ""]
+        out += [f"How it decides, with examples: [{EXPLAINED_TITLE}]({explained_anchor(p.name)})."]
         out.append("")
         rows = _config_rows(p)
         if rows:

@@ -40,10 +40,10 @@ export PULUMI_BACKEND_URL
 secrets_provider=${CACHEMESH_SECRETS_PROVIDER:-passphrase}
 if [[ $secrets_provider == passphrase && -z ${PULUMI_CONFIG_PASSPHRASE+set} && -z ${PULUMI_CONFIG_PASSPHRASE_FILE:-} ]]; then
   if [[ $stack == dev ]]; then
-    # Published in README.md: it protects nothing. Only for the throw-away dev stack.
+    # Published in the docs (docs/getting-started.md): it protects nothing. Only for the throw-away dev stack.
     export PULUMI_CONFIG_PASSPHRASE=cachemesh-dev
   else
-    echo "error: stack '$stack' has no passphrase: the published 'cachemesh-dev' is for the dev stack only (it would encrypt this stack's trust-anchor and issuer keys with a password anyone can read). Set your own: export PULUMI_CONFIG_PASSPHRASE_FILE=/path/to/passphrase (or PULUMI_CONFIG_PASSPHRASE), or use a shared backend with its own secrets provider (README.md 'State and secrets')." >&2
+    echo "error: stack '$stack' has no passphrase: the published 'cachemesh-dev' is for the dev stack only (it would encrypt this stack's trust-anchor and issuer keys with a password anyone can read). Set your own: export PULUMI_CONFIG_PASSPHRASE_FILE=/path/to/passphrase (or PULUMI_CONFIG_PASSPHRASE), or use a shared backend with its own secrets provider (docs/getting-started.md#state-and-secrets-local-or-shared)." >&2
     exit 2
   fi
 fi

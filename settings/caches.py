@@ -49,8 +49,8 @@ class CacheConfiguration(SettingsModel):
     backups: int = Field(
         default=1,
         ge=0,
-        description="Backup copies of each partition. 0 means a restarted node loses its data, "
-        "and a rollout refuses to restart such a cache.",
+        description="Backup copies of each partition. 0 means a restarted node loses its data: "
+        "`pulumi up` warns about such a cache, and its rollout still restarts it.",
     )
     atomicity_mode: AtomicityMode | None = Field(
         default=None, description="ATOMIC or TRANSACTIONAL; unset: the product's default."
@@ -231,13 +231,14 @@ class CacheSettings(SettingsModel):
         ge=0,
         description="Time a node gets to stop, including the graceful shutdown's wait for backups.",
     )
-    # How CacheRollout restarts the pods after a pod template change (README "Day 2").
+    # How CacheRollout restarts the pods after a pod template change
+    # (docs/tasks/change-a-running-cache.md).
     rollout: RolloutSettings = Field(
         default=RolloutSettings(),
         description="How the pods are restarted after a pod template change.",
     )
-    # Where the pods run (settings/scheduling.py, README "Scheduling"): all of it goes into the
-    # pod template, so a change restarts the pods through the gated rollout.
+    # Where the pods run (settings/scheduling.py, docs/tasks/place-cache-pods.md): all of it goes
+    # into the pod template, so a change restarts the pods through the gated rollout.
     placement: Placement = Field(
         default=Placement(),
         description="Spreading over nodes and zones, and Ignite's backups on other nodes.",

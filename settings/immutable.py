@@ -112,8 +112,8 @@ _ADOPT_STEPS = (
     "the generated anchor's key and certificate are protected, so let Pulumi forget them: "
     "pulumi state unprotect on each URN that `pulumi stack --show-urns | grep "
     "linkerd-trust-anchor` lists; pulumi up. "
-    "2. move to your own anchor in the three bring-your-own rotation steps (README.md "
-    "'Rotating the trust anchor', 'With bring-your-own certificates')"
+    "2. move to your own anchor in the three bring-your-own rotation steps "
+    "(docs/tasks/bring-your-own-certificates.md#rotate-your-own-trust-anchor)"
 )
 
 
@@ -151,14 +151,15 @@ def identity_mode_problems(
             f"{'ran the generated identity' if before == GENERATED else 'brought its own identity'}"
             " and recorded no trust bundle hash (linkerdIdentity.trustRootsSha256), so a switch "
             f"of identity mode cannot be judged. {outage}. Run `pulumi up` once in the deployed "
-            "mode first (it records the hash), then switch as README.md 'Switching identity "
-            "mode' describes"
+            "mode first (it records the hash), then switch as "
+            "docs/tasks/bring-your-own-certificates.md#switching-identity-mode describes"
         ]
     accept = (
         f"To accept the outage instead: pulumi config set --path linkerd.replaceTrustBundle "
         f"{deployed}; pulumi up; then restart the Linkerd control plane and every meshed "
         "workload, every cache at once (`kubectl delete pod` on all its pods: an in-memory "
-        "cache loses its data), as README.md 'Switching identity mode' describes"
+        "cache loses its data), as "
+        "docs/tasks/bring-your-own-certificates.md#switching-identity-mode describes"
     )
     if before == GENERATED:
         return [
@@ -171,8 +172,8 @@ def identity_mode_problems(
         "and this configuration removes it for the generated identity, whose new trust anchor "
         f"no running proxy trusts. {outage}. There is no step-by-step way into the generated "
         "identity: keep linkerd.trustAnchorPem, linkerd.issuerCertPem and "
-        "linkerd.issuerKeyPem, and rotate your own anchor when needed (README.md 'Rotating the "
-        f"trust anchor', 'With bring-your-own certificates'). {accept}"
+        "linkerd.issuerKeyPem, and rotate your own anchor when needed "
+        f"(docs/tasks/bring-your-own-certificates.md#rotate-your-own-trust-anchor). {accept}"
     ]
 
 

@@ -1,7 +1,7 @@
 """Settings of the mesh: `cachemesh:gatewayApi` and `cachemesh:linkerd`.
 
 Linkerd's Helm chart versions and the Gateway API release each needs are kept as data here
-(LINKERD_CHARTS); README.md explains where the pairing comes from.
+(LINKERD_CHARTS); docs/tasks/upgrade-linkerd.md explains where the pairing comes from.
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ DEFAULT_LINKERD_VERSION = "2026.8.1"
 # `cniEnabled`). A version added to LINKERD_CHARTS is not CNI-capable until checked and added here.
 LINKERD_CNI_CHARTS: frozenset[str] = frozenset(LINKERD_CHARTS)
 # How each chart version keeps a meshed pod's proxy up while the pod stops, read from
-# linkerd/linkerd2 at each edge-YY.M.N tag (README.md "The proxy outlives the node's GRACEFUL
-# stop"):
+# linkerd/linkerd2 at each edge-YY.M.N tag
+# (docs/how-it-works/cache-nodes.md#the-proxy-outlives-the-nodes-graceful-stop):
 # - edge-26.1.1 (d22fbc71) .. edge-26.5.1 (f37b69d2): the injector reads
 #   config.beta.linkerd.io/proxy-enable-native-sidecar, then the alpha one (pkg/inject/inject.go
 #   applyAnnotationOverrides; pkg/k8s/labels.go); `proxy.nativeSidecar: false` by default
@@ -238,7 +238,7 @@ def _pem_certificates(value: str | None) -> str | None:
 
 class TrustAnchorSettings(SettingsModel):
     """`cachemesh:linkerd.trustAnchors`: numbered anchor generations of the generated identity.
-    A rotation is three `pulumi up`s (README.md "Rotating the trust anchor")."""
+    A rotation is three `pulumi up`s (docs/tasks/rotate-the-trust-anchor.md)."""
 
     signing: int = Field(
         default=1,
@@ -333,7 +333,7 @@ class LinkerdSettings(SettingsModel):
         "(NAME-VERSION.tgz) or unpacked (NAME/Chart.yaml).",
     )
     # Install the Linkerd CNI plugin (chart linkerd2-cni) and run the control plane with
-    # cniEnabled: no linkerd-init container in meshed pods (README.md "The CNI plugin").
+    # cniEnabled: no linkerd-init container in meshed pods (docs/tasks/linkerd-cni.md).
     cni: bool = Field(
         default=False,
         description="Install the linkerd2-cni chart (namespace linkerd-cni) before the control "
@@ -341,8 +341,8 @@ class LinkerdSettings(SettingsModel):
     )
     # Keep each meshed cache pod's proxy up for the node's whole stop as a Kubernetes native
     # sidecar (Kubernetes 1.29 or later); false: delay the proxy's stop by the pod's grace period
-    # with proxy-wait-before-exit-seconds instead (README.md "The proxy outlives the node's
-    # GRACEFUL stop").
+    # with proxy-wait-before-exit-seconds instead
+    # (docs/how-it-works/cache-nodes.md#the-proxy-outlives-the-nodes-graceful-stop).
     native_sidecar: bool = Field(
         default=True,
         description="Run each cache pod's proxy as a Kubernetes native sidecar (Kubernetes >= "
@@ -518,8 +518,9 @@ def linkerd_problems(
                 "< issuer.key"
             )
         problems.extend(
-            f"{key(field)}: {problem}. Linkerd would refuse this identity (README.md, 'Bring "
-            "your own'); fix the certificates, or remove all three keys to let cachemesh make them"
+            f"{key(field)}: {problem}. Linkerd would refuse this identity "
+            "(docs/tasks/bring-your-own-certificates.md); fix the certificates, or remove all "
+            "three keys to let cachemesh make them"
             for field, problem in linkerd_pki.start_up_problems(
                 read_certificates(linkerd.trust_anchor_pem),
                 read_certificates(linkerd.issuer_cert_pem),
@@ -538,7 +539,7 @@ def linkerd_problems(
                 f"{full_key(('gatewayApi', 'version'))}: {gateway_api.version} does not match "
                 f"{wanted}, the Gateway API release Linkerd chart {linkerd.version} is built and "
                 f"tested with. Fix with: pulumi config set --path gatewayApi.version {wanted} "
-                "(or pick the Linkerd version paired with yours in README.md)"
+                "(or pick the Linkerd version paired with yours in docs/tasks/upgrade-linkerd.md)"
             )
     return problems
 
@@ -569,8 +570,8 @@ def trust_anchor_problems(linkerd: LinkerdSettings, key: Callable[..., str]) -> 
     if linkerd.rotate_trust_anchor is not None:
         problems.append(
             f"{key('rotateTrustAnchor')}: was removed. The trust anchor is now rotated without "
-            f"downtime in three `pulumi up` steps with {key('trustAnchors')} (README.md "
-            "'Rotating the trust anchor'). Remove it with: pulumi config rm --path "
+            f"downtime in three `pulumi up` steps with {key('trustAnchors')} "
+            "(docs/tasks/rotate-the-trust-anchor.md). Remove it with: pulumi config rm --path "
             "linkerd.rotateTrustAnchor; then, to start a rotation from anchor 1 to anchor 2: "
             "pulumi config set --path linkerd.trustAnchors.signing 1; pulumi config set --path "
             "'linkerd.trustAnchors.trusted[0]' 1; pulumi config set --path "
@@ -580,8 +581,9 @@ def trust_anchor_problems(linkerd: LinkerdSettings, key: Callable[..., str]) -> 
         problems.append(
             f"{key('trustAnchors')}: numbers the anchors cachemesh generates, but "
             f"{key('trustAnchorPem')} brings your own. Rotate your own anchor by putting the "
-            "bundle in trustAnchorPem (README.md 'Rotating the trust anchor', bring-your-own), "
-            "and remove this key: pulumi config rm --path linkerd.trustAnchors"
+            "bundle in trustAnchorPem "
+            "(docs/tasks/bring-your-own-certificates.md#rotate-your-own-trust-anchor), and remove "
+            "this key: pulumi config rm --path linkerd.trustAnchors"
         )
     elif not linkerd.bring_your_own:
         problems += plan_problems(linkerd.trust_anchors.plan)
@@ -650,7 +652,7 @@ def existing_control_plane_problems(
 ) -> list[str]:
     """`controlPlane: existing`: cachemesh installs no Gateway API CRDs, no chart and no
     certificate, so every key that configures them is refused with the reason; trust-anchor
-    rotation and certificates are the platform team's (README.md "Using the cluster's Linkerd")."""
+    rotation and certificates are the platform team's (docs/tasks/use-the-clusters-linkerd.md)."""
     mode = full_key(("linkerd", "controlPlane"))
     if not linkerd.enabled:
         return [

@@ -24,14 +24,20 @@ from settings.model import Settings
 SECRET_KEYS = frozenset({"gridgainLicense"})
 
 
+#: The troubleshooting page of what start-up validation refuses: each refusal, its cause and fix.
+START_UP_PAGE = "docs/troubleshooting/start-up.md"
+
+
 class SettingsError(Exception):
-    """Invalid stack configuration; the message lists every problem with its key and fix."""
+    """Invalid stack configuration; the message lists every problem with its key and fix, and
+    ends with the page that explains each kind of refusal."""
 
     def __init__(self, problems: Iterable[str]) -> None:
         self.problems = list(problems)
         super().__init__(
             "the cachemesh stack configuration is invalid; nothing was deployed:\n"
             + "\n".join(f"  - {p}" for p in self.problems)
+            + f"\nEvery refusal, its cause and fix: {START_UP_PAGE}"
         )
 
 

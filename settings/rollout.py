@@ -1,4 +1,5 @@
-"""Settings of a cache's data-safe rollout: `cachemesh:caches[i].rollout` (README "Day 2")."""
+"""Settings of a cache's data-safe rollout: `cachemesh:caches[i].rollout`
+(docs/tasks/change-a-running-cache.md)."""
 
 from __future__ import annotations
 

@@ -72,7 +72,7 @@ class Placement(SettingsModel):
     already holds more of this cache's pods than another eligible node plus maxSkew); across
     zones `ScheduleAnyway` (a preference: with DoNotSchedule a node without the zone label is
     not eligible at all, so a cluster without zones, kind for one, could run no cache pod).
-    README.md "Spreading a cache across nodes and zones" has the trade-offs."""
+    docs/tasks/place-cache-pods.md#spreading-a-cache-across-nodes-and-zones has the trade-offs."""
 
     spread_across_nodes: SpreadPolicy = Field(
         default="DoNotSchedule",

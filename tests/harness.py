@@ -491,7 +491,7 @@ def put_real_kubectl_on_path(
 
 
 # The last line the real kubectl (v1.32.4) prints against put_real_kubectl_on_path's server, by
-# `user` (README "Exit codes" of the mTLS check).
+# `user` (docs/tasks/run-the-mtls-check.md#exit-codes of the mTLS check).
 REAL_KUBECTL_SAYS = {True: "was refused", False: "error: EOF"}
 
 

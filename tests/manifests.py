@@ -20,11 +20,12 @@ def load_reference(name: str) -> list[dict[str, Any]]:
 
 # Where cachemesh departs from the guide on purpose, each with its reason; the equivalence tests
 # compare with the guide plus these. Issue 11: a node holding the last copy of a partition waits
-# for a backup before it stops (README "Day 2").
+# for a backup before it stops (docs/tasks/change-a-running-cache.md).
 _WORK_DIRECTORY = '<property name="workDirectory" value="/ignite/work"/>'
 _GRACEFUL = '<property name="shutdownPolicy" value="GRACEFUL"/>'
-# Issue 22: a PARTITIONED cache's backups go to another Kubernetes node than its primary (the
-# node name reaches Ignite as an environment variable, README "Spreading a cache").
+# Issue 22: a PARTITIONED cache's backups go to another Kubernetes node than its primary (the node
+# name reaches Ignite as an environment variable,
+# docs/tasks/place-cache-pods.md#spreading-a-cache-across-nodes-and-zones).
 _BACKUPS = '<property name="backups" value="1"/>'
 _BACKUP_FILTER = (
     '<property name="affinity">'

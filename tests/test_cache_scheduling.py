@@ -2,8 +2,8 @@
 rendered XML of both products), and the per-cache scheduling knobs, under the mock engine.
 
 What only real nodes can show (Ignite reading the attribute and placing backups by it, the
-scheduler honouring the constraints) is listed in README.md "Spreading a cache across nodes and
-zones", "What was verified where"."""
+scheduler honouring the constraints) is listed in
+docs/tasks/place-cache-pods.md#ignite-places-backups-on-other-nodes, "What was verified where"."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The import graph points one way (README.md, "Layers"): __main__ -> components -> settings ->
-pki; pki imports none of them; checks/ and policies/ stand alone (components/ may run checks/,
+"""The import graph points one way (docs/how-it-works.md#layers): __main__ -> components -> settings
+-> pki; pki imports none of them; checks/ and policies/ stand alone (components/ may run checks/,
 settings/ may reuse its pure parsers)."""
 
 from __future__ import annotations

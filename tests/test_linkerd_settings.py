@@ -37,7 +37,7 @@ def test_bring_your_own_identity_is_passed_to_the_chart_trimmed():
     secrets["linkerd"]["trustAnchorPem"] = f"\n  {anchor_pem}\n\n"
     run = run_program(config, secrets=secrets)
     values = run.one(*CONTROL_PLANE).inputs["values"]
-    # Handed over without surrounding whitespace (README.md "Rotating the trust anchor").
+    # Handed over without surrounding whitespace (docs/tasks/rotate-the-trust-anchor.md).
     assert values["identityTrustAnchorsPEM"] == anchor_pem.strip()
     assert (
         values["identity"]["issuer"]["tls"]["crtPEM"] == secrets["linkerd"]["issuerCertPem"].strip()

@@ -44,7 +44,8 @@ BEANS = "http://www.springframework.org/schema/beans"
 
 def _as_guide(registered: dict) -> dict:
     """The object with the program's one deliberate addition to the guide taken out: the pods'
-    stable names after the guide's discovery address (README.md, "Discovery")."""
+    stable names after the guide's discovery address
+    (docs/how-it-works/what-it-deploys.md#discovery-how-the-nodes-find-each-other)."""
     xml = (registered.get("data") or {}).get("ignite-config.xml")
     if xml is None:
         return registered

@@ -1,7 +1,7 @@
 """Trust-anchor rotation under the mock engine: the real program, one `pulumi up` per step, each
 run given the previous run's outputs as the stack's own StackReference reads them.
 
-Steps from generation 1 to 2 and on to 3 (README.md "Rotating the trust anchor"):
+Steps from generation 1 to 2 and on to 3 (docs/tasks/rotate-the-trust-anchor.md):
   {1,[1]} -> {1,[1,2]} -> {2,[1,2]} -> {2,[2]} -> {2,[2,3]} -> {3,[2,3]} -> {3,[3]}
 The fake pulumi-tls provider (tests/fake_providers.py) issues real certificates, so which anchor
 signed the issuer is verified with `cryptography` on the certificates themselves.

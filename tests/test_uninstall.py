@@ -1,5 +1,6 @@
-"""A clean uninstall (README.md "Uninstalling"): what `pulumi destroy` keeps on purpose, and that
-the documented commands remove the rest, checked on what the program registers (mock engine).
+"""A clean uninstall (docs/getting-started.md#uninstalling): what `pulumi destroy` keeps on purpose,
+and that the documented commands remove the rest, checked on what the program registers (mock
+engine).
 
 `pulumi destroy --exclude-protected` destroys every resource except the protected ones and what
 they transitively depend on (pulumi/pulumi pkg/cmd/pulumi/destroy.go `separateProtected`, which
@@ -62,7 +63,8 @@ def managed() -> ProgramRun:
 
 
 def test_a_deployed_cache_statefulset_is_protected_until_the_cache_is_let_go():
-    # A plain `pulumi destroy` stops at the cache, as at the anchor (README.md "Uninstalling").
+    # A plain `pulumi destroy` stops at the cache, as at the anchor
+    # (docs/getting-started.md#uninstalling).
     assert _protected(run_program()) == SIGNING_ANCHOR | {CACHE_STATEFULSET}
     assert _protected(run_program(CACHES_LET_GO)) == SIGNING_ANCHOR
 

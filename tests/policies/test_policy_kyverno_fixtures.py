@@ -1,7 +1,8 @@
 """Same verdicts as Kyverno's Linkerd policies on the scenarios their own tests use, with the
 pack's default configuration (no policy config at all).
 
-Each Kyverno policy maps onto one or more cachemesh policies (README.md); a resource
+Each Kyverno policy maps onto one or more cachemesh policies
+(docs/how-it-works/policy-rules.md#kyverno-mapping); a resource
 "fails" when any of them reports it. The cases are cachemesh's own re-statement of the Kyverno
 library's test cases, in kyverno_cases.py.
 """
