@@ -1,5 +1,6 @@
-"""Day 2 on the real engine: the trust-anchor rotation as three `pulumi up`s (README "Rotating the
-trust anchor"), a skipped step refused through the stack's real reference to itself, the cache
+"""Day 2 on the real engine: the trust-anchor rotation as three `pulumi up`s
+(docs/tasks/rotate-the-trust-anchor.md), a skipped step refused through the stack's real read of
+its own last outputs, the cache
 pods restarted by `checks.rollout` through the real Eviction API and StatefulSet controller, and
 the `CacheRollout` / `MtlsCheck` commands re-run exactly when their inputs change.
 
@@ -125,14 +126,15 @@ def test_the_refused_up_changes_nothing_and_keeps_the_outputs(
     assert _bundle(cluster) == [deployed["anchor"]]
     assert _pods(cluster) == deployed["pods"]
     assert len(project.resources()) == deployed["resources"]
-    # The next `up` is judged against the same deployment (README: a refused `up` leaves the
-    # outputs as they were).
+    # The next `up` is judged against the same deployment (a refused `up` leaves the outputs as
+    # they were: docs/tasks/rotate-the-trust-anchor.md).
     assert project.outputs()["linkerdIdentity"] == deployed["outputs"]["linkerdIdentity"]
 
 
 @pytest.fixture(scope="module")
 def step1(project: Project, skipped_step: Result) -> dict[str, str]:
-    # README step 1 is {1, [1, 2]}; from the refused configuration only the signer differs.
+    # Step 1 of docs/tasks/rotate-the-trust-anchor.md is {1, [1, 2]}; from the refused
+    # configuration only the signer differs.
     project.set_config(f"{ANCHOR_KEY}.signing", "1")
     planned = project.planned()
     project.up()
@@ -173,7 +175,7 @@ def test_step_1_restarts_each_cache_pod_through_the_eviction_api(
 @pytest.fixture(scope="module")
 def step2(project: Project, cluster: Cluster, step1: dict[str, str]) -> dict[str, Any]:
     before = {"pods": _pods(cluster), "bundle": _bundle(cluster)}
-    # README step 2.
+    # Step 2 of docs/tasks/rotate-the-trust-anchor.md.
     project.set_config(f"{ANCHOR_KEY}.signing", "2")
     project.up()
     return before
@@ -195,7 +197,7 @@ def test_step_2_restarts_the_cache_pods_again(cluster: Cluster, step2: dict[str,
 @pytest.fixture(scope="module")
 def step3(project: Project, cluster: Cluster, step2: dict[str, Any]) -> dict[str, Any]:
     before = {"pods": _pods(cluster), "bundle": _bundle(cluster)}
-    # The README's command for step 3.
+    # The command docs/tasks/rotate-the-trust-anchor.md gives for step 3.
     project.pulumi("config", "rm", "--path", f"{ANCHOR_KEY}.trusted[0]")
     project.up()
     return before

@@ -1,6 +1,6 @@
 """One stack's story on the real engine: `pulumi up` on a new stack from the shipped dev stack,
 the objects in the API server, a preview with nothing to change, the policy pack, the outputs,
-and the documented removal (docs: README "Uninstalling").
+and the documented removal (docs/getting-started.md "Uninstalling").
 
 The tests of this module run in file order on one stack and one throwaway cluster (`make e2e`
 runs one worker); each asserts one behaviour of that story."""
@@ -19,8 +19,8 @@ from e2e.cluster import Cluster
 from e2e.pulumi_cli import POLICY_PACK, Project, Result, program_clock
 from settings.linkerd import CertificateSettings
 
-# The top-level stack outputs a dashboard reads (README "Outputs"); the mock engine's tests
-# check their contents, this checks the real engine exports exactly these.
+# The top-level stack outputs a dashboard reads (docs/getting-started.md "Read the outputs"); the
+# mock engine's tests check their contents, this checks the real engine exports exactly these.
 OUTPUT_KEYS = {
     "caches",
     "linkerdHealthy",
@@ -185,7 +185,7 @@ def test_a_plain_destroy_refuses_at_the_protected_statefulset_and_deletes_nothin
 def test_the_documented_removal_empties_the_stack_and_keeps_the_gateway_crds(
     project: Project, cluster: Cluster, first_up: Result
 ) -> None:
-    # README "Uninstalling", steps 1 to 5.
+    # docs/getting-started.md "Uninstalling", steps 1 to 5.
     project.set_config("caches[0].allowReplacement", "true")
     project.up()
     project.pulumi("destroy", "--exclude-protected", "--yes")

@@ -321,7 +321,7 @@ class LinkerdSettings(SettingsModel):
         description="Removed: refused with the commands that use trustAnchors instead.",
     )
     # Where the charts come from: Linkerd's edge repository, a mirror of it, an OCI registry, or
-    # a directory of charts brought along (README-free: docs/tasks/install-offline.md).
+    # a directory of charts brought along (docs/tasks/install-offline.md).
     charts: str = Field(
         default=LINKERD_HELM_REPO,
         min_length=1,

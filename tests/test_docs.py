@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import copy
 import re
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 import yaml
 from harness import PROJECT_ROOT
+from markdown.extensions.toc import slugify
 from pydantic import Field
 
 from checks.mtls_advice import ADVICE
@@ -165,3 +167,69 @@ def test_a_policy_rule_without_remediation_steps_is_refused() -> None:
     bare = StackValidationPolicy(name="bare", description="d", validate=lambda args, report: None)
     with pytest.raises(ValueError, match="bare has no remediation_steps"):
         fix_of(bare)
+
+
+# --- links into the docs from the code and the README -------------------------------------------
+
+# Where the code names a docs page for the reader (messages, comments, docstrings).
+LINKING_SOURCES = ("__main__.py", "components", "settings", "checks", "policies", "pki", "scripts")
+DOCS_LINK = re.compile(r"docs/((?:[a-z0-9_-]+/)*[a-z0-9_-]+\.md)(?:#([A-Za-z0-9_-]+))?")
+README_SECTION = re.compile(r"README(?:\.md)?,? \"|README \(")
+
+
+def _python_sources() -> list[Path]:
+    files: list[Path] = []
+    for name in LINKING_SOURCES:
+        path = PROJECT_ROOT / name
+        if path.is_file():
+            files.append(path)
+        else:
+            files += [p for p in path.rglob("*.py") if "venv" not in p.parts]
+    return sorted(files)
+
+
+def page_anchors(page: Path) -> set[str]:
+    """The anchors MkDocs gives the page's headings (Python-Markdown's toc slugify)."""
+    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)
+    return {slugify(m.group(1), "-") for m in re.finditer(r"^#{1,6} (.+?)#*$", text, re.M)}
+
+
+def broken_docs_links(text: str) -> list[str]:
+    """Every `docs/<page>.md[#anchor]` in `text` whose page or heading does not exist."""
+    broken = []
+    for match in DOCS_LINK.finditer(text):
+        page = PROJECT_ROOT / "docs" / match.group(1)
+        if not page.is_file():
+            broken.append(f"{match.group(0)} (no such page)")
+        elif match.group(2) and match.group(2) not in page_anchors(page):
+            broken.append(f"{match.group(0)} (no such heading)")
+    return broken
+
+
+@pytest.mark.parametrize(
+    "source", [str(p.relative_to(PROJECT_ROOT)) for p in _python_sources()] + ["README.md"]
+)
+def test_every_docs_link_in_the_code_and_the_readme_resolves(source: str) -> None:
+    assert broken_docs_links((PROJECT_ROOT / source).read_text()) == []
+
+
+def test_a_link_to_a_missing_page_or_heading_is_found() -> None:
+    text = (
+        "see docs/tasks/add-a-cache.md, docs/tasks/no-such-task.md and "
+        "docs/getting-started.md#uninstalling, docs/getting-started.md#no-such-heading"
+    )
+    assert broken_docs_links(text) == [
+        "docs/tasks/no-such-task.md (no such page)",
+        "docs/getting-started.md#no-such-heading (no such heading)",
+    ]
+
+
+def test_the_code_points_at_docs_pages_not_at_readme_sections() -> None:
+    # The README is the front door only; the facts, and so the pointers, are in docs/.
+    cited = [
+        f"{p.relative_to(PROJECT_ROOT)}: {line.strip()}"
+        for p in _python_sources()
+        for line in p.read_text().splitlines()
+        if README_SECTION.search(line)
+    ]
+    assert cited == []

@@ -17,14 +17,15 @@ import pytest
 from existing_linkerd_testing import DEPLOYMENT, RUN, KubectlCluster, linkerd_objects
 from harness import PROJECT_ROOT, ProgramRun, Registered, run_program
 
-README = (PROJECT_ROOT / "README.md").read_text()
+# The documented removal (docs/getting-started.md "Uninstalling").
+GETTING_STARTED = (PROJECT_ROOT / "docs" / "getting-started.md").read_text()
 SIGNING_ANCHOR = {
     ("tls:index/privateKey:PrivateKey", "linkerd-trust-anchor-key"),
     ("tls:index/selfSignedCert:SelfSignedCert", "linkerd-trust-anchor"),
 }
 GATEWAY_API = ("kubernetes:yaml/v2:ConfigFile", "gateway-api-standard-install")
 CACHE_STATEFULSET = ("kubernetes:apps/v1:StatefulSet", "ignite/ignite")
-# Step 1 of the README's removal: every cache lets its StatefulSet go.
+# Step 1 of the documented removal: every cache lets its StatefulSet go.
 CACHES_LET_GO = {"caches": [{"name": "ignite", "allowReplacement": True}]}
 
 
@@ -47,9 +48,9 @@ def _retained(run: ProgramRun) -> set[tuple[str, str]]:
 
 
 def _section(title: str) -> str:
-    start = README.index(f"## {title}\n")
-    end = README.find("\n## ", start + 1)
-    return README[start : end if end != -1 else len(README)]
+    start = GETTING_STARTED.index(f"## {title}\n")
+    end = GETTING_STARTED.find("\n## ", start + 1)
+    return GETTING_STARTED[start : end if end != -1 else len(GETTING_STARTED)]
 
 
 def _protected(run: ProgramRun) -> set[tuple[str, str]]:
