@@ -176,11 +176,13 @@ def checksum(entries: dict[int, str]) -> str:
     return hashlib.sha256(json.dumps(sorted(entries.items())).encode()).hexdigest()
 
 
-def read_all(pods: Pods, timeout: float = 60) -> dict[int, str]:
-    """Every entry, read once the topology holds still: a scan that meets a node leaving
+def read_all(pods: Pods, timeout: float = 120) -> dict[int, str]:
+    """Every entry, read once the topology holds still. A scan that meets a node leaving
     (ClusterTopologyException, as when a stopped node's departure has not reached the node
-    serving the scan yet) is started again, since it says nothing about what survived."""
-    from pyignite.exceptions import CacheError
+    serving the scan yet), or that gets no answer within the client's timeout (observed right
+    after every node was replaced at once: the nodes were Ready, the scan waited on the
+    cluster's partition exchange), is started again: it says nothing about what survived."""
+    from pyignite.exceptions import CacheError, ReconnectError, SocketError
 
     deadline = time.monotonic() + timeout
     while True:
@@ -190,7 +192,10 @@ def read_all(pods: Pods, timeout: float = 60) -> dict[int, str]:
         except CacheError as error:
             if "ClusterTopologyException" not in str(error) or time.monotonic() > deadline:
                 raise
-            time.sleep(1)
+        except (TimeoutError, SocketError, ReconnectError):
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(1)
 
 
 def settled(pods: Pods, servers: int, timeout: float = 60) -> dict[str, str]:
