@@ -499,3 +499,13 @@ def test_the_policies_and_bindings_are_valid_kubernetes_1_31_objects(v1_cluster:
     assert len(objects) == 2 * len(RULES)
     for obj in objects:
         kubernetes_validate.validate(obj, "1.31.0", strict=True)
+
+
+def test_the_pack_finds_nothing_wrong_with_the_program_with_admission_policies(
+    v1_cluster: Discovery,
+) -> None:
+    from cachemesh_policy.evaluate import evaluate
+    from test_policy_pack_on_program import policy_resources
+
+    found = evaluate(policy_resources(run_program(ENABLED)))
+    assert found == [], [v.message for v in found]
