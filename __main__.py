@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import pulumi
 
+from components.admission_policies import (
+    AdmissionPolicies,
+    AdmissionPoliciesArgs,
+    require_admission_api,
+)
 from components.cache_alerts import CacheAlerts, CacheAlertsArgs
 from components.cache_namespace import CacheNamespace, CacheNamespaceArgs
 from components.cache_rollout import CacheRollout, CacheRolloutArgs
@@ -35,6 +40,7 @@ from settings import (
 from settings.cluster_access import load_cluster_access, plain_kubeconfig
 from settings.linkerd import proxy_lifetime_annotations
 from settings.outputs import cache_output_keys
+from settings.products import ALL_IMAGE_REPOSITORIES, ALL_SERVER_FIRST_PORTS
 
 cluster_linkerd: ClusterLinkerd | None = None
 try:
@@ -62,6 +68,10 @@ try:
             if "trust_domain" in settings.linkerd.model_fields_set
             else None,
         )
+    if settings.admission.enabled:
+        # The admission policies need the v1 API (Kubernetes 1.30+): asked before anything is
+        # registered (docs/tasks/admission-policies.md).
+        require_admission_api(cluster_access.context, plain_kubeconfig())
 except SettingsError as error:
     # A clean message naming each key, no traceback, and nothing registered.
     raise pulumi.RunError(str(error)) from None
@@ -257,6 +267,20 @@ if meshed and settings.monitoring.prometheus_rules:
         },
     )
 pulumi.export("mtlsVerified", pulumi.Output.all(*mtls.values()).apply(all_verified))
+
+# The pack's one-object mandatory rules again in the API server, for objects Pulumi never sees
+# (docs/tasks/admission-policies.md).
+if settings.admission.enabled:
+    admission = AdmissionPolicies(
+        "cachemesh-admission",
+        AdmissionPoliciesArgs(
+            settings=settings.admission,
+            namespaces=settings.admission_namespaces,
+            cache_ports=ALL_SERVER_FIRST_PORTS,
+            image_repositories=ALL_IMAGE_REPOSITORIES,
+        ),
+    )
+    pulumi.export("admissionPolicies", admission.policy_names)
 
 if control_plane is not None:
     pulumi.export("linkerdIdentity", control_plane.identity)

@@ -151,6 +151,13 @@ def _cross_checks(settings: Settings, secret_keys: set[str]) -> list[str]:
     problems += _mtls_check_problems(settings)
     problems += _prometheus_source_problems(settings)
     problems += _identity_list_problems(settings)
+    if settings.admission.enabled and not settings.linkerd.enabled:
+        problems.append(
+            f"{full_key(('admission', 'enabled'))}: the admission policies refuse cache "
+            f"workloads that are not meshed right, and {full_key(('linkerd', 'enabled'))} is "
+            "false, so they would refuse the caches themselves. Turn them off: pulumi config "
+            "set --path admission.enabled false"
+        )
     if settings.monitoring.prometheus_rules and not settings.linkerd.enabled:
         problems.append(
             f"{full_key(('monitoring', 'prometheusRules'))}: the alerts watch Linkerd proxy "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
+from settings.admission import AdmissionSettings
 from settings.base import SettingsModel
 from settings.caches import CacheSettings
 from settings.linkerd import GatewayApiSettings, LinkerdSettings
@@ -43,7 +44,17 @@ class Settings(SettingsModel):
         default=MonitoringSettings(),
         description="Prometheus alerts that keep watching the mesh after `pulumi up`.",
     )
+    admission: AdmissionSettings = Field(
+        default=AdmissionSettings(),
+        description="ValidatingAdmissionPolicies that apply the policy pack's mandatory rules in "
+        "the API server, to objects applied outside this program too.",
+    )
 
     @property
     def namespaces(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(c.namespace for c in self.caches))
+
+    @property
+    def admission_namespaces(self) -> tuple[str, ...]:
+        """The namespaces the admission policies cover: as configured, else the caches'."""
+        return self.admission.namespaces or self.namespaces

@@ -250,3 +250,8 @@ PRODUCTS: dict[ProductKey, Product] = {
 ALL_SERVER_FIRST_PORTS: tuple[int, ...] = tuple(
     sorted({n for product in PRODUCTS.values() for n in product.server_first_ports})
 )
+
+# Every product's image repositories: how the admission policies recognise a cache image.
+ALL_IMAGE_REPOSITORIES: tuple[str, ...] = tuple(
+    r for product in PRODUCTS.values() for r in product.image_repositories
+)
