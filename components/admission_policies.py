@@ -9,10 +9,10 @@ Kubernetes 1.30), with a message that names the field and the fix as the pack's 
 ports and the cache images come from the product data (settings/products.py), which the pack's
 defaults are held to (tests/policies/test_policy_defaults_match_products.py).
 
-CEL beyond the standard library: `findAll` (Kubernetes' regex library,
-k8s.io/apiserver/pkg/cel/library/regex.go) splits a port list as the pack does (on commas and
-whitespace), and `join` (cel-go ext/strings.go, in Kubernetes' CEL environment since 1.27) lists
-the missing ports in a message. What the real API server accepts is tried in the e2e tier.
+CEL beyond the standard library: `split` and `trim` (cel-go ext/strings.go) read a port list
+as Linkerd does, `findAll` (Kubernetes' regex library, k8s.io/apiserver/pkg/cel/library/regex.go)
+takes a range apart, and `join` (cel-go ext/strings.go) lists the missing ports in a message; all
+are in Kubernetes' CEL environment. What the real API server accepts is tried in the e2e tier.
 """
 
 from __future__ import annotations
@@ -109,8 +109,9 @@ def _annotations(of: str) -> str:
 
 
 def _port_list_entries(value: str) -> str:
-    # Separators as the pack splits (`[,\s]+`).
-    return f"{value}.findAll('[^,\\\\s]+')"
+    # As Linkerd reads a port list (linkerd/linkerd2 pkg/util/parsing.go GetPortRanges): split
+    # on commas, each entry trimmed; empty entries are nothing.
+    return f"{value}.split(',').map(e, e.trim()).filter(e, e != '')"
 
 
 # One entry of a port list: a port, a range, a port name (IANA_SVC_NAME, as Kubernetes checks a

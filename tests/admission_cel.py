@@ -7,10 +7,14 @@ object), `params` and `variables`, each variable evaluated from the ones before 
 whose expression is false, or fails to evaluate, denies under `failurePolicy: Fail`; its
 `messageExpression` gives the message.
 
-Two functions of Kubernetes' CEL environment are not in celpy and are added here, as their
+Four functions of Kubernetes' CEL environment are not in celpy and are added here, as their
 sources define them:
 - `findAll(regex)`: k8s.io/apiserver/pkg/cel/library/regex.go `findAll` = Go's
   `regexp.FindAllString(s, -1)` (RE2; Python's `re` agrees on the patterns used here);
+- `split(separator)`: cel-go ext/strings.go `split` = `strings.Split` (every piece, empty ones
+  included, which Python's `str.split` with a separator also gives);
+- `trim()`: cel-go ext/strings.go `trim` = `strings.TrimSpace` (Unicode white space; Python's
+  `str.strip()` differs only on characters no annotation here holds);
 - `join(separator)`: cel-go ext/strings.go `join` = `strings.Join`.
 The real API server is the judge of the rest (types, cost): e2e/test_admission.py.
 """
@@ -36,7 +40,15 @@ def _join(items: Any, separator: Any = "") -> celtypes.StringType:
     return celtypes.StringType(str(separator).join(str(item) for item in items))
 
 
-FUNCTIONS = {"findAll": _find_all, "join": _join}
+def _split(text: Any, separator: Any) -> celtypes.ListType:
+    return celtypes.ListType(celtypes.StringType(p) for p in str(text).split(str(separator)))
+
+
+def _trim(text: Any) -> celtypes.StringType:
+    return celtypes.StringType(str(text).strip())
+
+
+FUNCTIONS = {"findAll": _find_all, "join": _join, "split": _split, "trim": _trim}
 _ENV = celpy.Environment()
 _PROGRAMS: dict[str, Any] = {}
 

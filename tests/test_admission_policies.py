@@ -55,7 +55,7 @@ OPAQUE_CASES: list[tuple[str, dict[str, Any], dict[str, str]]] = [
     ("a range covers them", {"template_annotations": {**MESHED, OPAQUE: "10000-50000"}}, {}),
     ("a range misses one", {"template_annotations": {**MESHED, OPAQUE: "10800,47000-47200"}}, {}),
     (
-        "spaces as separators",
+        "spaces between ports, which Linkerd does not split on",
         {"template_annotations": {**MESHED, OPAQUE: "10800 47100, 47500"}},
         {},
     ),

@@ -3,9 +3,10 @@
 Linkerd port lists (``config.linkerd.io/opaque-ports``, ``skip-inbound-ports``,
 ``skip-outbound-ports``) are comma-separated entries, each a port (``10800``), an
 inclusive range (``47100-47200``) or, for opaque ports, a named container port
-(``tcp-discovery``). This parser also accepts whitespace as a separator, ignores empty
-entries, and records anything else as an error instead of raising, so that a rule can
-report "this annotation cannot be parsed" as a clear violation.
+(``tcp-discovery``). As Linkerd does, this parser splits on commas only and trims each entry
+(so ``"47100 47500"`` is one entry it cannot parse), ignores empty entries, and records
+anything else as an error instead of raising, so that a rule can report "this annotation
+cannot be parsed" as a clear violation.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ MESHED_INJECT_VALUES: frozenset[str] = frozenset({"enabled", "ingress"})
 MIN_PORT = 1
 MAX_PORT = 65535
 
-_SEPARATORS = re.compile(r"[,\s]+")
 _RANGE = re.compile(r"^(\d+)-(\d+)$")
 # IANA_SVC_NAME as Kubernetes validates container port names: 1-15 chars of [a-z0-9-],
 # at least one letter, no leading/trailing or double hyphen.
@@ -77,7 +77,11 @@ def parse_port_list(value: object, allow_names: bool = True) -> PortList:
     if not isinstance(value, str):
         raw = repr(value)
         return PortList(raw, (), (), (), (f"{raw}: not a string",), (raw,))
-    entries = tuple(e for e in _SEPARATORS.split(value.strip()) if e)
+    # Commas separate entries, each trimmed; whitespace inside an entry does not split it, as
+    # Linkerd reads the list (linkerd/linkerd2 pkg/util/parsing.go GetPortRanges, 3a449e8b:
+    # strings.Split on "," and strings.TrimSpace; an entry it cannot parse is skipped with a
+    # warning). Empty entries (a trailing comma) are nothing, as there.
+    entries = tuple(e.strip() for e in value.split(",") if e.strip())
     ranges: list[tuple[int, int]] = []
     names: list[str] = []
     errors: list[str] = []

@@ -10,10 +10,19 @@ def test_comma_separated_ports_are_each_covered() -> None:
     assert all(parsed.covers(p) for p in (10800, 47100, 47500))
 
 
-def test_spaces_around_and_between_entries_are_separators() -> None:
-    parsed = parse_port_list(" 10800 , 47100  47500 ")
+def test_spaces_around_entries_are_trimmed() -> None:
+    parsed = parse_port_list(" 10800 , 47100 ,47500,")
     assert parsed.entries == ("10800", "47100", "47500")
-    assert parsed.covers(47500)
+    assert parsed.ok and parsed.covers(47500)
+
+
+def test_spaces_between_ports_do_not_separate_them() -> None:
+    # Linkerd splits on commas only (pkg/util/parsing.go GetPortRanges): "47100 47500" is one
+    # entry it cannot parse, so neither port is opaque.
+    parsed = parse_port_list("10800,47100 47500")
+    assert parsed.entries == ("10800", "47100 47500")
+    assert not parsed.ok
+    assert not parsed.covers(47100) and not parsed.covers(47500)
 
 
 def test_range_covers_its_ends_and_inside_but_not_outside() -> None:
