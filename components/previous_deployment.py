@@ -8,6 +8,7 @@ settings/immutable.py). Both are judged against these outputs, read once.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,9 +46,31 @@ def previous_outputs() -> Mapping[str, Any]:
     org = pulumi.get_organization()
     stack = pulumi.get_stack()
     name = stack if org in (None, "", "organization") else f"{org}/{pulumi.get_project()}/{stack}"
-    result = pulumi.runtime.invoke(READ_STACK_OUTPUTS, {"name": name})
+    for attempt in range(1, TORN_READ_ATTEMPTS + 1):
+        try:
+            result = pulumi.runtime.invoke(READ_STACK_OUTPUTS, {"name": name})
+            break
+        except Exception as error:
+            if not is_torn_checkpoint_read(error) or attempt == TORN_READ_ATTEMPTS:
+                raise
+            time.sleep(TORN_READ_PAUSE_SECONDS)
     outputs = (result.value or {}).get("outputs")
     return dict(outputs or {})
+
+
+# The file backend's read of the checkpoint can meet the engine writing it: gocloud's fileblob
+# writes a blob's `.attrs` sidecar in place (gocloud.dev v0.46.1-0.20260810195832-b5401c07b5f1
+# blob/fileblob/attrs.go setAttrs: os.Create, then encode), so a concurrent read decodes an
+# empty file and the backend answers "failed to load checkpoint: EOF" (pulumi v3.260.0
+# pkg/backend/diy/state.go getSnapshotStackOutputs). Seen once in the e2e tier, on a first
+# `up`; the next read finds the file whole.
+TORN_READ_ATTEMPTS = 5
+TORN_READ_PAUSE_SECONDS = 0.5
+
+
+def is_torn_checkpoint_read(error: Exception) -> bool:
+    text = str(error)
+    return "failed to load checkpoint" in text and text.rstrip().endswith("EOF")
 
 
 def previous_identity(outputs: Mapping[str, Any]) -> Mapping[str, Any] | None:

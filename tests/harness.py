@@ -21,7 +21,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -223,6 +223,7 @@ class _Mocks(pulumi.runtime.Mocks):
     ) -> None:
         self.previous_outputs = dict(previous_outputs or {})
         self.stack_references: list[str] = []
+        self.read_failures: list[Exception] = []
         self.organization, self.project, self.stack = organization, project, stack
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
@@ -237,8 +238,12 @@ class _Mocks(pulumi.runtime.Mocks):
     def _read_stack_outputs(self, name: str) -> dict:
         """As Pulumi's builtin provider answers `pulumi:pulumi:readStackOutputs` (v3.260.0
         pkg/resource/deploy/builtins.go readStackReference): the referenced stack's outputs, {}
-        for a stack never deployed; an unknown stack fails the call."""
+        for a stack never deployed; an unknown stack fails the call. `read_failures` are the
+        engine's answers to the first calls (a gRPC error, as the engine returns a failed
+        invoke), in order."""
         self.stack_references.append(name)
+        if self.read_failures:
+            raise self.read_failures.pop(0)
         if referenced_stack(name, self.organization, self.project) != (self.project, self.stack):
             raise ValueError(f"unknown stack {name!r}")
         return {"name": name, "outputs": self.previous_outputs, "secretOutputNames": []}
@@ -374,6 +379,7 @@ def run_program(
     stack: str = "dev",
     previous_outputs: Mapping[str, Any] | None = None,
     organization: str = DIY_ORGANIZATION,
+    stack_read_failures: Sequence[Exception] = (),
 ) -> ProgramRun:
     """Run __main__.py under mocks with this stack config; return everything it registered.
 
@@ -384,6 +390,7 @@ def run_program(
     Exceptions the program raises (for instance a pulumi.RunError for bad config) propagate.
     """
     mocks = _Mocks(previous_outputs, organization=organization, stack=stack)
+    mocks.read_failures = list(stack_read_failures)
     monitor = _RecordingMonitor(mocks)
     logger = logging.getLogger(f"cachemesh-test-{id(monitor)}")
     logger.propagate = False
