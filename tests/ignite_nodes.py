@@ -114,6 +114,10 @@ JAVA17_OPENS: tuple[str, ...] = tuple(
 # run.sh's default when JVM_OPTS is empty.
 RUN_SH_DEFAULT_JVM_OPTS = "-Xms1g -Xmx1g -server -XX:MaxMetaspaceSize=256m"
 TEST_HEAP: tuple[str, ...] = ("-Xms96m", "-Xmx192m")
+# Less CPU per node on a 2-core test machine, where the nodes and the other tests compete for the
+# cores: the client compiler only (C1; the JIT's C2 work pays off only in long runs) and one
+# GC thread. Neither changes what a node does, only how fast its code runs.
+TEST_CPU: tuple[str, ...] = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:CICompilerCount=1")
 
 # The control utility, restated from apache/ignite bin/control.sh (CommandHandler with
 # CONTROL_JVM_OPTS, the Java 17 options, -DIGNITE_UPDATE_NOTIFIER=false, -DIGNITE_HOME). The jar
@@ -257,7 +261,7 @@ def node_argv(spec: NodeSpec, pod_dir: Path, home: Path) -> list[str]:
     """run.sh's java command line for this container environment (see the module docstring)."""
     env = spec.env
     jvm_opts = shlex.split(env.get("JVM_OPTS") or RUN_SH_DEFAULT_JVM_OPTS)
-    opts = [*RUN_SH_JAVA11_OPTS, *JAVA17_OPENS, *jvm_opts, *TEST_HEAP]
+    opts = [*RUN_SH_JAVA11_OPTS, *JAVA17_OPENS, *jvm_opts, *TEST_HEAP, *TEST_CPU]
     if env.get("IGNITE_QUIET") == "false" or "-DIGNITE_QUIET=false" in jvm_opts:
         opts.append("-DIGNITE_QUIET=false")
     option_libs = [lib.strip() for lib in env.get("OPTION_LIBS", "").split(",") if lib.strip()]
@@ -273,10 +277,13 @@ def node_argv(spec: NodeSpec, pod_dir: Path, home: Path) -> list[str]:
 
 def jvm_departures() -> str:
     return (
-        "JVM options beyond run.sh's (Java 17 opens from bin/include/jvmdefaults.sh; heap): "
+        "JVM options beyond run.sh's (Java 17 opens from bin/include/jvmdefaults.sh; heap; "
+        "CPU): "
         + " ".join(o for o in JAVA17_OPENS if o not in RUN_SH_JAVA11_OPTS)
         + " "
         + " ".join(TEST_HEAP)
+        + " "
+        + " ".join(TEST_CPU)
     )
 
 
