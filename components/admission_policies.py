@@ -31,7 +31,7 @@ import pulumi_kubernetes as k8s
 from checks.kubeconfig import kubeconfig_file
 from components.existing_linkerd import provider_output
 from components.kube import LINKERD_INJECT, LINKERD_OPAQUE_PORTS
-from settings.admission import AdmissionSettings
+from settings.admission import PROTECTED_NAMESPACES, AdmissionSettings
 from settings.loader import SettingsError
 
 API_VERSION = "admissionregistration.k8s.io/v1"
@@ -420,7 +420,14 @@ def binding_spec(
                         "key": "kubernetes.io/metadata.name",
                         "operator": "In",
                         "values": sorted(namespaces),
-                    }
+                    },
+                    # No lock-out, whatever the list says: never the control plane's namespaces
+                    # nor Kubernetes' own (settings refuse them too).
+                    {
+                        "key": "kubernetes.io/metadata.name",
+                        "operator": "NotIn",
+                        "values": sorted(PROTECTED_NAMESPACES),
+                    },
                 ]
             }
         },

@@ -199,3 +199,11 @@ def test_the_programs_own_objects_are_admitted(
         "replace", "--dry-run=server", "-f", "-", input=json.dumps(live), check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_control_planes_namespace_is_never_judged(cluster: Cluster, up: Result) -> None:
+    denied(cluster, statefulset({"linkerd.io/inject": "enabled"}))  # the policies are enforced
+    rogue = statefulset({"linkerd.io/inject": "enabled"})
+    rogue["metadata"]["namespace"] = "linkerd"
+    result = apply(cluster, rogue)
+    assert result.returncode == 0, result.stderr

@@ -22,6 +22,21 @@ class ValidationAction(StrEnum):
     AUDIT = "Audit"
 
 
+# Namespaces the policies never cover: the mesh's control plane (linkerd, linkerd-cni, and the
+# viz/jaeger/multicluster extensions) and Kubernetes' own. A policy that refused there could
+# stop the proxy injector or the CNI plugin from coming back, and with them every meshed pod.
+PROTECTED_NAMESPACES: tuple[str, ...] = (
+    "linkerd",
+    "linkerd-cni",
+    "linkerd-viz",
+    "linkerd-jaeger",
+    "linkerd-multicluster",
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+)
+
+
 class AdmissionSettings(SettingsModel):
     # Opt-in: the policies judge objects cachemesh does not own (anything another tool puts in
     # the covered namespaces) and need an API server that serves the v1 API (Kubernetes 1.30+),
@@ -46,7 +61,9 @@ class AdmissionSettings(SettingsModel):
     namespaces: tuple[Annotated[str, AfterValidator(dns1123_label)], ...] | None = Field(
         default=None,
         description="The namespaces the policies cover. Unset: the namespaces of the caches "
-        "(which cachemesh creates and owns).",
+        "(which cachemesh creates and owns). The control plane's namespaces (linkerd, "
+        "linkerd-cni, linkerd-viz, linkerd-jaeger, linkerd-multicluster) and Kubernetes' own "
+        "(kube-system, kube-public, kube-node-lease) are refused: they are never covered.",
     )
 
     @field_validator("validation_actions")
@@ -70,4 +87,11 @@ class AdmissionSettings(SettingsModel):
             return None
         if not names:
             raise ValueError("is empty, which would cover nothing; leave it unset for the caches'")
+        protected = [n for n in names if n in PROTECTED_NAMESPACES]
+        if protected:
+            raise ValueError(
+                f"names {', '.join(protected)}, where the policies never apply: a refusal there "
+                "could keep Linkerd's control plane or Kubernetes' own pods from starting. "
+                "Remove it"
+            )
         return names

@@ -392,12 +392,14 @@ def test_the_bindings_cover_the_cache_namespaces_and_deny_by_default(v1_cluster:
     for binding in run_program(config).of_type(BINDING):
         spec = binding.inputs["spec"]
         assert spec["validationActions"] == ["Deny"]
-        [expression] = spec["matchResources"]["namespaceSelector"]["matchExpressions"]
-        assert expression == {
+        covered, excluded = spec["matchResources"]["namespaceSelector"]["matchExpressions"]
+        assert covered == {
             "key": "kubernetes.io/metadata.name",
             "operator": "In",
             "values": ["ignite", "shop"],
         }
+        assert excluded["operator"] == "NotIn"
+        assert {"linkerd", "linkerd-cni", "kube-system"} <= set(excluded["values"])
 
 
 def test_configured_namespaces_and_actions_reach_the_bindings(v1_cluster: Discovery) -> None:
@@ -446,6 +448,8 @@ def test_the_programs_own_objects_are_admitted(v1_cluster: Discovery) -> None:
         ({"validationActions": ["Reject"]}, "cachemesh:admission.validationActions"),
         ({"namespaces": []}, "cachemesh:admission.namespaces"),
         ({"namespaces": ["Not_A_Name"]}, "cachemesh:admission.namespaces"),
+        ({"namespaces": ["ignite", "linkerd"]}, r"cachemesh:admission.namespaces.*names linkerd"),
+        ({"namespaces": ["kube-system"]}, r"cachemesh:admission.namespaces.*names kube-system"),
     ],
 )
 def test_bad_admission_settings_are_refused_naming_the_key(
