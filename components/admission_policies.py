@@ -25,11 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_command as command
 import pulumi_kubernetes as k8s
 
-from checks.kubeconfig import kubeconfig_file
-from components.existing_linkerd import provider_output
+from components.cluster_read import KubectlReadFailed, kubectl_read
 from components.kube import LINKERD_INJECT, LINKERD_OPAQUE_PORTS
 from settings.admission import PROTECTED_NAMESPACES, AdmissionSettings
 from settings.loader import SettingsError
@@ -461,27 +459,27 @@ def serves_admission_policies(discovery: str) -> bool:
 def require_admission_api(kube_context: str | None, kubeconfig: str | None) -> None:
     """Refuse, before anything is registered, a cluster whose API server does not serve
     ValidatingAdmissionPolicy in admissionregistration.k8s.io/v1."""
-    with kubeconfig_file(kubeconfig) as path:
-        try:
-            result = command.local.run(
-                command=api_read_command(kube_context),
-                environment={"KUBECONFIG": path} if path else None,
-                logging=command.local.Logging.NONE,
-                add_previous_output_in_env=False,
-            )
-        except Exception as error:  # kubectl's own words name what failed
-            raise SettingsError(
-                [
-                    f"{ENABLED_KEY}: could not ask the cluster whether it serves "
-                    f"ValidatingAdmissionPolicy ({API_VERSION}) with kubectl: "
-                    f"{provider_output(error)}. Check that kubectl reaches the cluster the stack "
-                    f"deploys to (kubernetes:context), or turn the policies off: {TURN_OFF}"
-                ]
-            ) from None
     try:
-        served = serves_admission_policies(result.stdout)
-    except (ValueError, AttributeError):
-        served = False
+        discovery = kubectl_read(api_read_command(kube_context), kubeconfig)
+    except KubectlReadFailed as failed:
+        raise SettingsError(
+            [
+                f"{ENABLED_KEY}: could not ask the cluster whether it serves "
+                f"ValidatingAdmissionPolicy ({API_VERSION}) with kubectl: {failed.output}. Check "
+                "that kubectl reaches the cluster the stack deploys to (kubernetes:context), or "
+                f"turn the policies off: {TURN_OFF}"
+            ]
+        ) from None
+    try:
+        served = serves_admission_policies(discovery)
+    except (ValueError, AttributeError) as error:
+        raise SettingsError(
+            [
+                f"{ENABLED_KEY}: kubectl printed no API resource list for {API_VERSION} "
+                f"({error}). Check that kubernetes:context names the cluster, or turn the "
+                f"policies off: {TURN_OFF}"
+            ]
+        ) from None
     if not served:
         raise SettingsError(
             [

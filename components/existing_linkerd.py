@@ -34,12 +34,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_command as command
 import pulumi_kubernetes as k8s
 from cryptography.hazmat.primitives import serialization
 
-from checks.kubeconfig import kubeconfig_file
 from components.cache_authorization import AUTHN_API, AUTHZ_API, SERVER_API
+from components.cluster_read import KubectlReadFailed, kubectl_read
 from pki.linkerd import CertificateProblem, read_certificates
 from settings.loader import START_UP_PAGE, SettingsError
 
@@ -242,44 +241,24 @@ def cluster_linkerd(
     return ClusterLinkerd(trust_domain=trust_domain, trust_roots_pem=bundle, version=version)
 
 
-def provider_output(error: Exception) -> str:
-    """What kubectl printed, from pulumi-command's error for a failed command: `<exit error>:
-    running "<command>":\\n<stdout and stderr>` (pulumi/pulumi-command
-    provider/pkg/provider/local/commandOutputs.go `run`, 010bd8e). The command line itself is
-    left out: it may name a kubeconfig."""
-    text = str(error)
-    _, sep, output = text.partition('":\n')
-    return (output if sep else text).strip() or text
-
-
 def read_cluster_linkerd(
     kube_context: str | None, kubeconfig: str | None, configured_trust_domain: str | None
 ) -> ClusterLinkerd:
-    """Read the cluster's Linkerd now (synchronously, before anything is registered).
-
-    `kubeconfig` is `kubernetes:kubeconfig`'s plain value (a path or the contents, as
-    pulumi-kubernetes reads it): kubectl gets it as KUBECONFIG naming a file, a private 0600 copy
-    when it is contents, removed when the read returns (checks/kubeconfig.py)."""
-    with kubeconfig_file(kubeconfig) as path:
-        try:
-            result = command.local.run(
-                command=read_command(kube_context),
-                environment={"KUBECONFIG": path} if path else None,
-                # The answer is data for the program, not for the log.
-                logging=command.local.Logging.NONE,
-                add_previous_output_in_env=False,
-            )
-        except Exception as error:  # any failure of the read is reported with kubectl's text
-            raise NoUsableLinkerd(
-                [
-                    f"could not read the cluster's Linkerd with kubectl: {provider_output(error)}. "
-                    "Check that kubectl reaches the cluster the stack deploys to "
-                    "(kubernetes:context) and may read ConfigMaps and Deployments in namespace "
-                    f"{NAMESPACE} and CustomResourceDefinitions"
-                ]
-            ) from None
+    """Read the cluster's Linkerd now (synchronously, before anything is registered), with the
+    stack's kube context and kubeconfig (components/cluster_read.py)."""
     try:
-        objects = parse_kubectl_get(result.stdout)
+        stdout = kubectl_read(read_command(kube_context), kubeconfig)
+    except KubectlReadFailed as failed:
+        raise NoUsableLinkerd(
+            [
+                f"could not read the cluster's Linkerd with kubectl: {failed.output}. "
+                "Check that kubectl reaches the cluster the stack deploys to "
+                "(kubernetes:context) and may read ConfigMaps and Deployments in namespace "
+                f"{NAMESPACE} and CustomResourceDefinitions"
+            ]
+        ) from None
+    try:
+        objects = parse_kubectl_get(stdout)
     except (ValueError, AttributeError) as error:
         raise NoUsableLinkerd([f"kubectl printed no JSON list ({error})"]) from None
     return cluster_linkerd(objects, configured_trust_domain)
