@@ -2,8 +2,9 @@
 # Deploys (or previews) a cachemesh stack with a local file state backend by default.
 #   scripts/up.sh STACK [--preview] [--yes] [extra pulumi args...]
 #
-# It says first which cluster it will change: the stack's `kubernetes:context` if set, else
-# kubectl's current context. Then:
+# It says first which cluster it will change: the stack's `kubernetes:context` if set, else the
+# current context of the stack's `kubernetes:kubeconfig` if set (what pulumi-kubernetes deploys
+# to), else kubectl's current context. Then:
 # - interactive (a terminal, no --yes): `pulumi up` shows the preview and asks before changing
 #   anything;
 # - --yes (CI): the stack must name its cluster (`pulumi config set kubernetes:context NAME`), so
@@ -49,8 +50,30 @@ if [[ $secrets_provider == passphrase && -z ${PULUMI_CONFIG_PASSPHRASE+set} && -
 fi
 if [[ $PULUMI_BACKEND_URL == file://* ]]; then mkdir -p "${PULUMI_BACKEND_URL#file://}"; fi
 
+pulumi stack select --create "$stack" --secrets-provider "$secrets_provider"
+# The stack's kubernetes:kubeconfig, if set, is the kubeconfig pulumi-kubernetes deploys with, so
+# the target is read from it, not from kubectl's own. As the provider reads the key
+# (provider/pkg/provider/util.go parseKubeconfigString, 94977969; checks/kubeconfig.py): `~/` is
+# the home directory, a value naming an existing file is its path, anything else is the contents,
+# handed to kubectl as a private file removed on exit.
+kubeconfig=()
+stack_kubeconfig=$(pulumi config get kubernetes:kubeconfig --stack "$stack" 2>/dev/null || true)
+if [[ -n $stack_kubeconfig ]]; then
+  [[ $stack_kubeconfig == "~" || $stack_kubeconfig == "~/"* ]] && stack_kubeconfig=$HOME${stack_kubeconfig:1}
+  if [[ $stack_kubeconfig != *$'\n'* && -f $stack_kubeconfig ]]; then
+    kubeconfig=(--kubeconfig "$stack_kubeconfig")
+  else
+    kubeconfig_dir=$(mktemp -d)  # mode 0700
+    trap 'rm -rf "$kubeconfig_dir"' EXIT
+    (umask 077 && printf '%s\n' "$stack_kubeconfig" >"$kubeconfig_dir/kubeconfig")
+    kubeconfig=(--kubeconfig "$kubeconfig_dir/kubeconfig")
+  fi
+fi
+context=$(pulumi config get kubernetes:context --stack "$stack" 2>/dev/null || true)
+source="the stack's kubernetes:context"
+named=true  # the stack names its cluster (or a kind cluster was just made for it)
 created_kind=false
-if ! kubectl config current-context >/dev/null 2>&1; then
+if [[ -z $context && ${#kubeconfig[@]} -eq 0 ]] && ! kubectl config current-context >/dev/null 2>&1; then
   if command -v kind >/dev/null 2>&1; then
     echo "No kube context: creating a kind cluster named cachemesh." >&2
     kind create cluster --name cachemesh --config scripts/kind-cachemesh.yaml
@@ -60,21 +83,27 @@ if ! kubectl config current-context >/dev/null 2>&1; then
     exit 2
   fi
 fi
-
-pulumi stack select --create "$stack" --secrets-provider "$secrets_provider"
-context=$(pulumi config get kubernetes:context --stack "$stack" 2>/dev/null || true)
-source="the stack's kubernetes:context"
 if [[ -z $context && $created_kind == true ]]; then
   # kind names its context kind-<cluster name>; recorded, so later runs target it explicitly.
   context=kind-cachemesh
   pulumi config set kubernetes:context "$context" --stack "$stack"
   source="the kind cluster just created for this stack"
 fi
+if [[ -z $context && ${#kubeconfig[@]} -gt 0 ]]; then
+  context=$(kubectl "${kubeconfig[@]}" config current-context 2>/dev/null || true)
+  source="the current context of the stack's kubernetes:kubeconfig; the stack does not set kubernetes:context"
+  named=false
+  if [[ -z $context ]]; then
+    echo "error: the stack's kubernetes:kubeconfig has no current context and the stack sets no kubernetes:context. Name the cluster: pulumi config set kubernetes:context NAME --stack $stack" >&2
+    exit 2
+  fi
+fi
 if [[ -z $context ]]; then
   context=$(kubectl config current-context)
   source="kubectl's current context; the stack does not set kubernetes:context"
+  named=false
 fi
-server=$(kubectl config view --minify --context "$context" -o 'jsonpath={.clusters[0].cluster.server}' 2>/dev/null || true)
+server=$(kubectl ${kubeconfig[@]+"${kubeconfig[@]}"} config view --minify --context "$context" -o 'jsonpath={.clusters[0].cluster.server}' 2>/dev/null || true)
 echo "Target: stack '$stack' -> kube context '$context' (${server:-server unknown}), from $source." >&2
 
 if [[ $action == preview ]]; then
@@ -82,8 +111,8 @@ if [[ $action == preview ]]; then
   exit 0
 fi
 if [[ $yes == true ]]; then
-  if [[ $source == kubectl* ]]; then
-    echo "error: --yes deploys without asking, so the stack must name its cluster; it would use kubectl's current context '$context'. If that is the cluster: pulumi config set kubernetes:context '$context' --stack $stack (or run without --yes to see the preview and answer)." >&2
+  if [[ $named == false ]]; then
+    echo "error: --yes deploys without asking, so the stack must name its cluster; it would use ${source%%;*} '$context'. If that is the cluster: pulumi config set kubernetes:context '$context' --stack $stack (or run without --yes to see the preview and answer)." >&2
     exit 2
   fi
   pulumi up --stack "$stack" --yes ${extra[@]+"${extra[@]}"}

@@ -74,6 +74,63 @@ def test_the_target_context_is_printed_before_anything_is_deployed(tools):
     assert "kubectl's current context" in result.stderr
 
 
+def test_the_target_line_comes_before_the_first_pulumi_up(tools, monkeypatch, tmp_path):
+    # The stand-in `pulumi up` writes a marker to the same stderr, so the order shows there.
+    tools.context("prod-eu")
+    monkeypatch.setenv("FAKE_CLI_UP_SAYS", "PULUMI-UP-RAN")
+    result = up("dev", terminal=True)
+    assert result.returncode == 0, result.stderr
+    assert 0 <= result.stderr.index("Target: stack 'dev'") < result.stderr.index("PULUMI-UP-RAN")
+
+
+KUBECONFIG_OF_STACK = """apiVersion: v1
+kind: Config
+current-context: team-prod
+contexts:
+- name: team-prod
+  context: {cluster: prod-cluster, user: deployer}
+clusters:
+- name: prod-cluster
+  cluster: {server: "https://prod.example:6443"}
+users:
+- name: deployer
+  user: {token: not-a-real-token}
+"""
+
+
+def test_a_stack_kubeconfig_file_names_the_target_not_kubectls_own(tools, tmp_path):
+    tools.context("kind-cachemesh")  # kubectl's default kubeconfig points elsewhere
+    path = tmp_path / "prod.kubeconfig"
+    path.write_text(KUBECONFIG_OF_STACK)
+    tools.stack_config("dev", **{"kubernetes:kubeconfig": str(path)})
+    result = up("dev", terminal=True)
+    assert result.returncode == 0, result.stderr
+    assert "kube context 'team-prod' (https://prod.example:6443)" in result.stderr
+    assert "the current context of the stack's kubernetes:kubeconfig" in result.stderr
+    assert [c["argv"] for c in tools.calls("kind")] == []
+
+
+def test_stack_kubeconfig_contents_name_the_target_through_a_private_file_removed_after(tools):
+    tools.stack_config("dev", **{"kubernetes:kubeconfig": KUBECONFIG_OF_STACK})
+    result = up("dev", terminal=True)
+    assert result.returncode == 0, result.stderr
+    assert "kube context 'team-prod' (https://prod.example:6443)" in result.stderr
+    [view] = [c["argv"] for c in tools.calls("kubectl") if "view" in c["argv"]]
+    handed = Path(view[view.index("--kubeconfig") + 1])
+    assert not handed.exists() and not handed.parent.exists()
+    assert KUBECONFIG_OF_STACK not in result.stderr + result.stdout
+
+
+def test_unattended_up_refuses_the_context_a_stack_kubeconfig_merely_implies(tools, tmp_path):
+    path = tmp_path / "prod.kubeconfig"
+    path.write_text(KUBECONFIG_OF_STACK)
+    tools.stack_config("dev", **{"kubernetes:kubeconfig": str(path)})
+    result = up("dev", "--yes")
+    assert result.returncode == 2
+    assert "pulumi config set kubernetes:context 'team-prod' --stack dev" in result.stderr
+    assert tools.ups() == []
+
+
 def test_in_a_terminal_pulumi_shows_the_preview_and_asks(tools):
     tools.context("kind-cachemesh")
     up("dev", terminal=True)
@@ -164,6 +221,22 @@ def test_the_makefile_sets_the_passphrase_for_dev_only():
 
     assert exported("dev") == "[cachemesh-dev]"
     assert exported("prod") == "[]"
+
+
+def test_make_up_yes_1_runs_the_script_unattended():
+    def recipe(*args: str) -> str:
+        result = subprocess.run(
+            ["make", "-n", "-s", "up", *args, "VENV=/nonexistent-venv"],
+            capture_output=True,
+            text=True,
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "MAKEFLAGS": ""},
+        )
+        [line] = [x for x in result.stdout.splitlines() if "scripts/up.sh" in x]
+        return line.strip()
+
+    assert recipe("YES=1") == "scripts/up.sh dev --yes"
+    assert recipe() == "scripts/up.sh dev"
 
 
 def test_the_kind_cluster_make_up_creates_has_two_workers_to_spread_the_caches_over():
