@@ -7,8 +7,11 @@ runs one worker); each asserts one behaviour of that story."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import json
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -75,6 +78,174 @@ def test_the_pods_run_on_the_fake_nodes_and_are_ready(cluster: Cluster, first_up
         for p in pods
     }
     assert ready == {"ignite-0": True, "ignite-1": True}
+
+
+def node_zone(cluster: Cluster, pod: dict[str, Any]) -> tuple[str, str]:
+    node = pod["spec"]["nodeName"]
+    return node, cluster.nodes[node]
+
+
+def test_the_real_scheduler_puts_the_cache_pods_on_different_nodes_and_zones(
+    cluster: Cluster, first_up: Result
+) -> None:
+    pods = cluster.get_json("pods", "-n", "ignite", "-l", "app=ignite")["items"]
+    placed = [node_zone(cluster, p) for p in pods]
+    assert len(placed) == 2
+    assert len({node for node, _ in placed}) == 2, placed
+    assert len({zone for _, zone in placed}) == 2, placed
+
+
+# The scenarios below copy the deployed cache's pod template (its spread constraints as the API
+# server stored them) into a StatefulSet of their own namespace, limited by a required node
+# affinity to the two nodes of zone-a and zone-b, and read where the real kube-scheduler binds
+# the pods. No ServiceAccount or injection is copied: only placement is under test.
+TWO_ZONES = ["zone-a", "zone-b"]
+
+
+def placement_probe(
+    cluster: Cluster,
+    namespace: str,
+    replicas: int,
+    *,
+    spread: bool = True,
+    prefer_together: bool = False,
+) -> None:
+    sts = cluster.get_json("statefulset", "ignite", "-n", "ignite")
+    template = copy.deepcopy(sts["spec"]["template"])
+    template["metadata"]["annotations"] = {}
+    spec = template["spec"]
+    for key in ("serviceAccountName", "serviceAccount"):
+        spec.pop(key, None)
+    spec["automountServiceAccountToken"] = False
+    if not spread:
+        spec.pop("topologySpreadConstraints")
+    own_pods = {"matchLabels": sts["spec"]["selector"]["matchLabels"]}
+    affinity: dict[str, Any] = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {
+                        "matchExpressions": [
+                            {
+                                "key": "topology.kubernetes.io/zone",
+                                "operator": "In",
+                                "values": TWO_ZONES,
+                            }
+                        ]
+                    }
+                ]
+            }
+        }
+    }
+    if prefer_together:
+        # A user's `affinity` addition that pulls the cache's pods together as hard as a
+        # preference can (weight 100).
+        affinity["podAffinity"] = {
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "weight": 100,
+                    "podAffinityTerm": {
+                        "labelSelector": own_pods,
+                        "topologyKey": "kubernetes.io/hostname",
+                    },
+                }
+            ]
+        }
+    spec["affinity"] = affinity
+    cluster.kubectl("create", "namespace", namespace)
+    probe = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "probe", "namespace": namespace},
+        "spec": {
+            "replicas": replicas,
+            "serviceName": "probe",
+            "podManagementPolicy": "Parallel",
+            "selector": sts["spec"]["selector"],
+            "template": template,
+        },
+    }
+    cluster.kubectl("create", "-f", "-", input=json.dumps(probe))
+
+
+def placed_pods(cluster: Cluster, namespace: str, count: int) -> list[dict[str, Any]]:
+    """The probe's pods once `count` of them exist and each is bound or found unschedulable."""
+    deadline = time.monotonic() + 60
+    while True:
+        pods = cluster.get_json("pods", "-n", namespace)["items"]
+        decided = [
+            p
+            for p in pods
+            if p["spec"].get("nodeName")
+            or any(
+                c["type"] == "PodScheduled" and c.get("reason") == "Unschedulable"
+                for c in p.get("status", {}).get("conditions", [])
+            )
+        ]
+        if len(pods) == count and len(decided) == count:
+            return sorted(pods, key=lambda p: p["metadata"]["name"])
+        if time.monotonic() > deadline:
+            raise AssertionError(f"pods of {namespace} not placed: {json.dumps(pods)[:2000]}")
+        time.sleep(0.5)
+
+
+def nodes_of(pods: list[dict[str, Any]]) -> list[str | None]:
+    return [p["spec"].get("nodeName") for p in pods]
+
+
+def test_the_spread_holds_against_an_affinity_that_pulls_the_pods_together(
+    cluster: Cluster, first_up: Result
+) -> None:
+    placement_probe(cluster, "probe-spread", 2, prefer_together=True)
+    nodes = nodes_of(placed_pods(cluster, "probe-spread", 2))
+    assert None not in nodes and len(set(nodes)) == 2, nodes
+
+
+def test_without_the_spread_that_affinity_puts_both_pods_on_one_node(
+    cluster: Cluster, first_up: Result
+) -> None:
+    placement_probe(cluster, "probe-together", 2, spread=False, prefer_together=True)
+    nodes = nodes_of(placed_pods(cluster, "probe-together", 2))
+    assert None not in nodes and len(set(nodes)) == 1, nodes
+
+
+def test_three_pods_on_two_nodes_land_two_and_one(cluster: Cluster, first_up: Result) -> None:
+    placement_probe(cluster, "probe-three", 3)
+    nodes = nodes_of(placed_pods(cluster, "probe-three", 3))
+    assert None not in nodes
+    assert sorted(nodes.count(n) for n in set(nodes)) == [1, 2], nodes
+
+
+def test_a_cordoned_node_is_not_counted_so_a_drained_pod_joins_its_peer(
+    cluster: Cluster, first_up: Result
+) -> None:
+    # nodeTaintsPolicy Honor: the cordoned node's node.kubernetes.io/unschedulable taint takes it
+    # out of the skew, so the pod that leaves it is placed beside the other one (one node then
+    # holds both) instead of staying Pending. docs/tasks/place-cache-pods.md says so.
+    placement_probe(cluster, "probe-drain", 2)
+    before = placed_pods(cluster, "probe-drain", 2)
+    [(moved, node)] = [(p["metadata"]["name"], p["spec"]["nodeName"]) for p in before][1:]
+    cluster.kubectl("cordon", node)
+    try:
+        taint_deadline = time.monotonic() + 30
+        while not any(
+            t["key"] == "node.kubernetes.io/unschedulable"
+            for t in cluster.get_json("node", node)["spec"].get("taints", [])
+        ):
+            assert time.monotonic() < taint_deadline, f"{node} never got the cordon taint"
+            time.sleep(0.5)
+        old_uid = next(p for p in before if p["metadata"]["name"] == moved)["metadata"]["uid"]
+        cluster.kubectl("delete", "pod", moved, "-n", "probe-drain", "--wait=false")
+        deadline = time.monotonic() + 120
+        while True:
+            after = placed_pods(cluster, "probe-drain", 2)
+            if all(p["metadata"]["uid"] != old_uid for p in after):
+                break
+            assert time.monotonic() < deadline, f"{moved} was never replaced"
+            time.sleep(1)
+        assert len(set(nodes_of(after))) == 1 and node not in nodes_of(after), nodes_of(after)
+    finally:
+        cluster.kubectl("uncordon", node)
 
 
 def test_the_linkerd_policy_objects_were_accepted_by_the_crd_schemas(
