@@ -38,7 +38,11 @@ from settings import (
     load_settings,
 )
 from settings.cluster_access import load_cluster_access, plain_kubeconfig
-from settings.linkerd import proxy_lifetime_annotations
+from settings.linkerd import (
+    cluster_proxy_lifetime_problems,
+    cluster_proxy_lifetime_warning,
+    proxy_lifetime_annotations,
+)
 from settings.outputs import cache_output_keys
 from settings.products import ALL_IMAGE_REPOSITORIES, ALL_SERVER_FIRST_PORTS
 
@@ -68,6 +72,9 @@ try:
             if "trust_domain" in settings.linkerd.model_fields_set
             else None,
         )
+        # Its proxies must outlive the node's GRACEFUL stop as the managed ones do.
+        if problems := cluster_proxy_lifetime_problems(settings.linkerd, cluster_linkerd.version):
+            raise SettingsError(problems)
     if settings.admission.enabled:
         # The admission policies need the v1 API (Kubernetes 1.30+): asked before anything is
         # registered (docs/tasks/admission-policies.md).
@@ -76,6 +83,10 @@ except SettingsError as error:
     # A clean message naming each key, no traceback, and nothing registered.
     raise pulumi.RunError(str(error)) from None
 
+if cluster_linkerd is not None and (
+    warning := cluster_proxy_lifetime_warning(settings.linkerd, cluster_linkerd.version)
+):
+    pulumi.log.warn(warning)
 meshed = settings.linkerd.enabled
 if not meshed:
     pulumi.log.warn(

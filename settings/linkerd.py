@@ -70,6 +70,15 @@ LINKERD_CNI_CHARTS: frozenset[str] = frozenset(LINKERD_CHARTS)
 # The wait annotation is config.alpha.linkerd.io/proxy-wait-before-exit-seconds in every version.
 NATIVE_SIDECAR_ANNOTATION = "config.linkerd.io/proxy-enable-native-sidecar"
 NATIVE_SIDECAR_ANNOTATION_BETA = "config.beta.linkerd.io/proxy-enable-native-sidecar"
+NATIVE_SIDECAR_ANNOTATION_ALPHA = "config.alpha.linkerd.io/proxy-enable-native-sidecar"
+# Older releases, for a cluster's own Linkerd (`controlPlane: existing`): native sidecars came in
+# as the alpha annotation in edge-23.11.4 (stable 2.15), and edge-25.10.2 (2.19) added the beta one
+# and deprecated the alpha, "although that will continue to function" (linkerd/website
+# linkerd.io/content/blog edge release roundup for edge-25.10.2). Before edge-23.11.4 an injector
+# knows no native sidecar: only the wait keeps its proxy up.
+NATIVE_SIDECAR_FIRST_EDGE = (2023, 11, 4)
+NATIVE_SIDECAR_FIRST_STABLE_MINOR = 15
+NATIVE_SIDECAR_BETA_FIRST_EDGE = (2025, 10, 2)
 WAIT_BEFORE_EXIT_ANNOTATION = "config.alpha.linkerd.io/proxy-wait-before-exit-seconds"
 # Native sidecars need the SidecarContainers feature gate: beta and on by default from Kubernetes
 # 1.29. Without it the API server drops an init container's restartPolicy
@@ -82,20 +91,30 @@ NATIVE_SIDECAR_MIN_KUBERNETES = (1, 29)
 class ProxyLifetime:
     """What one chart version's proxy injector reads and defaults to."""
 
-    # The native-sidecar annotation the injector reads first.
-    native_sidecar_annotation: str
+    # The native-sidecar annotation names written on the pod template: the one the injector reads
+    # first (several when the version is not known exactly, each carrying the same value). Empty:
+    # the injector knows no native sidecar.
+    native_sidecar_annotations: tuple[str, ...]
     native_sidecar_by_default: bool
     # The oldest Kubernetes the chart installs on (Chart.yaml kubeVersion).
     min_kubernetes: tuple[int, int]
+    # False when cachemesh could not place the version: the names are a best effort.
+    known: bool = True
 
 
 def _proxy_lifetime(version: str) -> ProxyLifetime:
     parts = tuple(int(p) for p in version.split("."))
     ga = parts >= (2026, 5, 2)
+    if ga:
+        names: tuple[str, ...] = (NATIVE_SIDECAR_ANNOTATION,)
+    elif parts >= NATIVE_SIDECAR_BETA_FIRST_EDGE:
+        names = (NATIVE_SIDECAR_ANNOTATION_BETA,)
+    elif parts >= NATIVE_SIDECAR_FIRST_EDGE:
+        names = (NATIVE_SIDECAR_ANNOTATION_ALPHA,)
+    else:
+        names = ()
     return ProxyLifetime(
-        native_sidecar_annotation=NATIVE_SIDECAR_ANNOTATION
-        if ga
-        else NATIVE_SIDECAR_ANNOTATION_BETA,
+        native_sidecar_annotations=names,
         native_sidecar_by_default=ga,
         min_kubernetes=(1, 31) if parts >= (2026, 5, 1) else (1, 23),
     )
@@ -592,18 +611,71 @@ def trust_anchor_problems(linkerd: LinkerdSettings, key: Callable[..., str]) -> 
 
 def cluster_proxy_lifetime(cluster_version: str | None) -> ProxyLifetime:
     """What the injector of a cluster's own Linkerd (`controlPlane: existing`) reads, from the
-    `linkerdVersion` its linkerd-config records (`edge-26.8.1` is chart 2026.8.1). A version
-    cachemesh cannot place gets the beta annotation, which every injector from 2.19 reads (first
-    before edge-26.5.2, second after it: pkg/inject/inject.go applyAnnotationOverrides)."""
-    match = re.fullmatch(r"edge-(\d{2})\.(\d{1,2})\.(\d+)", cluster_version or "")
-    if match is None:
+    `linkerdVersion` its linkerd-config records: `edge-26.8.1` is chart 2026.8.1 and is placed
+    exactly; `stable-2.N.x` and `enterprise-2.N.x` only by N (2.15 and later have native sidecars,
+    under a name cachemesh cannot tell, so all three names are written with one value); anything
+    else is not known, and gets the three names too."""
+    every_name = (
+        NATIVE_SIDECAR_ANNOTATION,
+        NATIVE_SIDECAR_ANNOTATION_BETA,
+        NATIVE_SIDECAR_ANNOTATION_ALPHA,
+    )
+    version = cluster_version or ""
+    edge = re.fullmatch(r"edge-(\d{2})\.(\d{1,2})\.(\d+)", version)
+    if edge is not None:
+        year, month, patch = edge.groups()
+        return _proxy_lifetime(f"20{year}.{int(month)}.{patch}")
+    release = re.fullmatch(r"(?:stable|enterprise)-2\.(\d+)(?:\.\d+)*", version)
+    if release is not None:
+        native = int(release.group(1)) >= NATIVE_SIDECAR_FIRST_STABLE_MINOR
         return ProxyLifetime(
-            native_sidecar_annotation=NATIVE_SIDECAR_ANNOTATION_BETA,
+            native_sidecar_annotations=every_name if native else (),
             native_sidecar_by_default=False,
             min_kubernetes=NATIVE_SIDECAR_MIN_KUBERNETES,
         )
-    year, month, patch = match.groups()
-    return _proxy_lifetime(f"20{year}.{int(month)}.{patch}")
+    return ProxyLifetime(
+        native_sidecar_annotations=every_name,
+        native_sidecar_by_default=False,
+        min_kubernetes=NATIVE_SIDECAR_MIN_KUBERNETES,
+        known=False,
+    )
+
+
+def cluster_proxy_lifetime_problems(
+    linkerd: LinkerdSettings, cluster_version: str | None
+) -> list[str]:
+    """A native sidecar asked of a cluster Linkerd that has none: its proxy would stop with the
+    node, in the middle of the GRACEFUL hand-over."""
+    if (
+        not linkerd.native_sidecar
+        or cluster_proxy_lifetime(cluster_version).native_sidecar_annotations
+    ):
+        return []
+    return [
+        "cachemesh:linkerd.nativeSidecar: the cluster's Linkerd is "
+        f"{cluster_version}, which has no native sidecars (they came with edge-23.11.4, stable "
+        "2.15), so each cache pod's proxy would get SIGTERM with the node and refuse its peers' "
+        "connections while the node is still handing its partitions over. Fix: pulumi config set "
+        "--path linkerd.nativeSidecar false (the proxy then waits the node's whole grace "
+        "period, config.alpha.linkerd.io/proxy-wait-before-exit-seconds), or upgrade the "
+        "cluster's Linkerd "
+        "(docs/how-it-works/cache-nodes.md#the-proxy-outlives-the-nodes-graceful-stop)"
+    ]
+
+
+def cluster_proxy_lifetime_warning(
+    linkerd: LinkerdSettings, cluster_version: str | None
+) -> str | None:
+    """A warning when the cluster's Linkerd version is not one cachemesh can place."""
+    if not linkerd.native_sidecar or cluster_proxy_lifetime(cluster_version).known:
+        return None
+    return (
+        f"The cluster's Linkerd reports version {cluster_version or '(none)'}, which cachemesh "
+        "cannot place: "
+        "the cache pods ask for a native sidecar under all three annotation names. A Linkerd "
+        "older than 2.15 (edge-23.11.4) reads none of them and stops the proxy with the node; "
+        "there, set pulumi config set --path linkerd.nativeSidecar false."
+    )
 
 
 def proxy_lifetime_annotations(
@@ -623,9 +695,9 @@ def proxy_lifetime_annotations(
         else LINKERD_PROXY_LIFETIME[linkerd.version]
     )
     if linkerd.native_sidecar:
-        return {facts.native_sidecar_annotation: "true"}
+        return dict.fromkeys(facts.native_sidecar_annotations, "true")
     return {
-        facts.native_sidecar_annotation: "false",
+        **dict.fromkeys(facts.native_sidecar_annotations, "false"),
         WAIT_BEFORE_EXIT_ANNOTATION: str(grace_seconds),
     }
 

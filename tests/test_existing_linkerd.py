@@ -239,25 +239,73 @@ def test_kubectl_prints_nothing_when_it_finds_none_of_the_objects():
     assert parse_kubectl_get("") == []
 
 
-@pytest.mark.parametrize(
-    ("cluster_version", "annotation"),
-    [
-        # edge-26.5.2 onwards reads config.linkerd.io/... first (linkerd2 commit 009a25fa).
-        ("edge-26.8.1", "config.linkerd.io/proxy-enable-native-sidecar"),
-        # Before it, the beta annotation (settings/linkerd.py LINKERD_PROXY_LIFETIME's sources).
-        ("edge-26.1.1", "config.beta.linkerd.io/proxy-enable-native-sidecar"),
-        # A version cachemesh cannot place: the beta name, which every injector from 2.19 reads.
-        ("enterprise-2.16.1", "config.beta.linkerd.io/proxy-enable-native-sidecar"),
-    ],
+GA, BETA, ALPHA = (
+    "config.linkerd.io/proxy-enable-native-sidecar",
+    "config.beta.linkerd.io/proxy-enable-native-sidecar",
+    "config.alpha.linkerd.io/proxy-enable-native-sidecar",
 )
-def test_the_proxy_lifetime_annotation_is_the_one_the_clusters_injector_reads(
-    cluster, cluster_version, annotation
-):
+
+
+def _with_cluster_version(cluster: KubectlCluster, cluster_version: str) -> None:
     config_map = cluster.find("ConfigMap", "linkerd-config")
     config_map["data"]["values"] = config_map["data"]["values"].replace(
         "linkerdVersion: edge-26.8.1", f"linkerdVersion: {cluster_version}"
     )
+
+
+def _pod_annotations(run: harness.ProgramRun) -> dict[str, str]:
+    return run.one(*STATEFULSET).inputs["spec"]["template"]["metadata"]["annotations"]
+
+
+@pytest.mark.parametrize(
+    ("cluster_version", "annotations"),
+    [
+        # edge-26.5.2 onwards reads config.linkerd.io/... first (linkerd2 commit 009a25fa).
+        ("edge-26.8.1", (GA,)),
+        # edge-25.10.2 up to it: the beta annotation first (settings/linkerd.py's sources).
+        ("edge-26.1.1", (BETA,)),
+        ("edge-25.10.2", (BETA,)),
+        # edge-23.11.4 up to edge-25.10.2: only the alpha one.
+        ("edge-25.10.1", (ALPHA,)),
+        ("edge-23.11.4", (ALPHA,)),
+        # A stable or enterprise 2.15+ release, or a version cachemesh cannot place: every name,
+        # one value, so whichever the injector reads first says it.
+        ("stable-2.15.1", (GA, BETA, ALPHA)),
+        ("enterprise-2.16.1", (GA, BETA, ALPHA)),
+        ("custom-build", (GA, BETA, ALPHA)),
+    ],
+)
+def test_the_proxy_lifetime_annotation_is_the_one_the_clusters_injector_reads(
+    cluster, cluster_version, annotations
+):
+    _with_cluster_version(cluster, cluster_version)
     run = run_program(EXISTING)
-    annotations = run.one(*STATEFULSET).inputs["spec"]["template"]["metadata"]["annotations"]
-    native = {k: v for k, v in annotations.items() if k.endswith("proxy-enable-native-sidecar")}
-    assert native == {annotation: "true"}
+    native = {k: v for k, v in _pod_annotations(run).items() if k.endswith("native-sidecar")}
+    assert native == dict.fromkeys(annotations, "true")
+
+
+@pytest.mark.parametrize("cluster_version", ["edge-23.11.3", "stable-2.14.10"])
+def test_a_native_sidecar_asked_of_a_linkerd_without_one_is_refused_with_the_fix(
+    cluster, cluster_version
+):
+    _with_cluster_version(cluster, cluster_version)
+    message, registered = _refusal(EXISTING)
+    assert "cachemesh:linkerd.nativeSidecar" in message
+    assert f"is {cluster_version}, which has no native sidecars" in message
+    assert "pulumi config set --path linkerd.nativeSidecar false" in message
+    assert registered == []
+
+
+def test_the_wait_fallback_works_on_a_linkerd_without_native_sidecars(cluster):
+    _with_cluster_version(cluster, "stable-2.14.10")
+    run = run_program({"linkerd": {"controlPlane": "existing", "nativeSidecar": False}})
+    annotations = _pod_annotations(run)
+    assert not [k for k in annotations if k.endswith("native-sidecar")]
+    assert annotations["config.alpha.linkerd.io/proxy-wait-before-exit-seconds"].isdigit()
+
+
+def test_a_linkerd_version_cachemesh_cannot_place_is_warned_about(cluster):
+    _with_cluster_version(cluster, "custom-build")
+    run = run_program(EXISTING)
+    [warning] = [w for w in run.warnings() if "cannot place" in w]
+    assert "custom-build" in warning and "linkerd.nativeSidecar false" in warning
