@@ -48,6 +48,7 @@ from checks.mtls_report import (
 )
 from checks.mtls_tools import (
     CannotRun,
+    ListingFailed,
     MetricsSource,
     Tools,
     add_cluster_arguments,
@@ -102,18 +103,15 @@ def check_round(
 ) -> Report:
     """One round: list the pods, scrape every pod that can have proxy metrics at once (or ask
     `collect` for their evidence), evaluate."""
-    pods, errors = get_pods(tools, exp, first_call=first)
+    try:
+        pods, errors = get_pods(tools, exp, first_call=first)
+    except ListingFailed as failed:
+        # kubectl failed: nothing is known about the pods, so none is reported missing, and the
+        # round is "cannot run" (the last round's status decides the exit code).
+        return _listing_report(exp, source, [failed.failure], "cannot-run")
     if errors and not pods:
-        # The listing failed: nothing is known about the pods, so none is reported missing.
-        return Report.about(
-            exp,
-            verified=False,
-            status="not-verified",
-            metrics_source=source,
-            checked_at=datetime.now(UTC),
-            reasons=[f.as_reason() for f in errors],
-            failures=list(errors),
-        )
+        # An answer that could not be read: not verified, and still no pod reported missing.
+        return _listing_report(exp, source, errors, "not-verified")
     # Only a running pod with a proxy has an admin endpoint; scraping the others would just add
     # failures that repeat what the pod check already says.
     targets = [
@@ -125,6 +123,20 @@ def check_round(
         collect(targets) if collect else scrape_all(tools, exp, source, targets, max_parallel)
     )
     return evaluate(exp, pods, metrics, errors=errors, metrics_source=source)
+
+
+def _listing_report(
+    exp: Expectation, source: MetricsSource, failures: list[Failure], status: Status
+) -> Report:
+    return Report.about(
+        exp,
+        verified=False,
+        status=status,
+        metrics_source=source,
+        checked_at=datetime.now(UTC),
+        reasons=[f.as_reason() for f in failures],
+        failures=failures,
+    )
 
 
 def run_check(
@@ -144,7 +156,8 @@ def run_check(
 
     Returns the last round's report with `attempts` and `elapsedSeconds` filled in. Raises CannotRun
     when a tool is missing or the cluster (or, for source "prometheus", the Prometheus API named by
-    `prometheus`) is unreachable on the first call.
+    `prometheus`) is unreachable on the first call. A last round whose pod listing failed has the
+    status "cannot-run".
     """
     tools.require(source)
     collect: Collector | None = None
@@ -412,6 +425,12 @@ def main(
         report = _cannot_run_report(exp, args.metrics_source, f"internal error: {exc}", start)
         print(report.model_copy(update={"status": "not-verified"}).to_json(), file=out)
         return EXIT_NOT_VERIFIED
+    if report.status == "cannot-run":
+        # The last round's kubectl call failed: nothing was observed at the end, so the verdict
+        # is not "not verified" (a mesh problem) but "cannot run".
+        log(f"cannot run: {'; '.join(report.reasons)}")
+        print(report.to_json(), file=out)
+        return EXIT_CANNOT_RUN
     for failed in report.failures:
         log(f"not verified: {failed.as_reason()} (cause and fix: {failed.docs})")
     print(report.to_json(), file=out)

@@ -61,6 +61,15 @@ class CannotRun(Exception):
     """The check cannot run at all; the message says what to do."""
 
 
+class ListingFailed(Exception):
+    """The pod listing's kubectl call failed after the first round: that round saw nothing, and
+    if it is the last one the check could not run (exit 2), whatever kubectl said."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.problem)
+        self.failure = failure
+
+
 def shown_argv(argv: Sequence[str]) -> list[str]:
     """`argv` as messages may show it: the values of credential flags (`--kubeconfig`, `--token`,
     ...) replaced by `<redacted>`, `--context`/`--request-timeout` left out."""
@@ -279,8 +288,8 @@ def parse_pods(text: str) -> dict[str, PodInfo]:
 def get_pods(
     tools: Tools, exp: Expectation, *, first_call: bool = False
 ) -> tuple[dict[str, PodInfo], list[Failure]]:
-    """Fetch the expected pods. On the first call, an unreachable cluster raises CannotRun; later
-    it is one more failed round."""
+    """Fetch the expected pods. A failed kubectl call raises CannotRun on the first call and
+    ListingFailed later (one more failed round, unless it is the last)."""
     # The StatefulSet controller labels each pod with its own name; selecting on it lists exactly
     # the expected pods in one call, and an absent pod is simply not in the List (no NotFound
     # error).
@@ -303,7 +312,7 @@ def get_pods(
         if first_call:
             # Whatever kubectl said: before anything was read, no later round can do better.
             raise first_call_failed(result, "list pods in the namespace")
-        return {}, [_tool_failure(exp, f"listing pods failed: {result.describe()}")]
+        raise ListingFailed(_tool_failure(exp, f"listing pods failed: {result.describe()}"))
     try:
         return parse_pods(result.stdout), []
     except ValueError as exc:

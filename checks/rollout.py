@@ -17,7 +17,8 @@ The same gate runs once more after the last pod. Any wait that does not pass wit
 stops the rollout; the pods it did not reach stay on the old revision.
 
 Prints one JSON report (top-level `completed`) and exits 0 when completed, 1 when stopped, 2 when
-it cannot run at all (no kubectl, a kubectl call that fails outside a gate, no such StatefulSet),
+it cannot run at all (no kubectl, a kubectl call that fails outside a gate or on a gate's last
+poll, no such StatefulSet),
 3 when a SIGTERM or SIGINT stopped it (`"status": "interrupted"`, with what was done so far; the
 running kubectl call is killed with its process group: checks/interrupt.py). Progress goes to
 stderr.
@@ -145,7 +146,9 @@ class Rollout:
     def wait(self, gate: str, poll: Poll, *, settle: bool = False) -> Wait:
         """Poll until `poll` passes (with `settle`: on two polls at least `interval` apart, none
         failing in between), until the next poll would start past `timeout`, or until a poll
-        raises CannotPass (its answer will not change)."""
+        raises CannotPass (its answer will not change). A kubectl call that fails is one more
+        failed poll; if the last poll's call failed, the gate could not be judged, and ToolError
+        (cannot run, exit 2) is raised instead of a failed wait."""
         start = self.clock()
         deadline = start + self.plan.timeout
         polls = 0
@@ -153,10 +156,11 @@ class Rollout:
         reason: str | None = None
         while True:
             polls += 1
+            call_failed = False
             try:
                 ok, reason = poll()
             except ToolError as exc:
-                ok, reason = False, str(exc)
+                ok, reason, call_failed = False, str(exc), True
             except CannotPass as exc:
                 now = self.clock()
                 return Wait(
@@ -174,6 +178,11 @@ class Rollout:
                 passed_at = None
                 self.log(f"{gate}: {reason}")
             if now + self.plan.interval > deadline:
+                if call_failed:
+                    raise ToolError(
+                        f"{gate} could not be judged: its last poll, {now - start:.0f}s into the "
+                        f"wait, failed: {reason}"
+                    )
                 return Wait(
                     gate=gate,
                     passed=False,
@@ -417,8 +426,8 @@ def main(
         print(report.to_json(), file=out)
         return EXIT_INTERRUPTED
     except (CannotRun, ToolError) as exc:
-        # A kubectl call outside a gate failed (a gate's polls are retried until its timeout):
-        # kubectl's own message, and what was done before it.
+        # A kubectl call outside a gate failed, or a gate's last poll did (its polls are retried
+        # until its timeout): kubectl's own message, and what was done before it.
         log(f"cannot run: {exc}")
         so_far = rollout.report if rollout else None
         report = _unfinished(plan, "cannot-run", str(exc), started_at, start, so_far)

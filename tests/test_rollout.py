@@ -373,6 +373,25 @@ def test_a_kubectl_call_outside_a_gate_that_fails_cannot_run(cluster: FakeCluste
     assert cluster.evicted() == []
 
 
+def test_a_gate_whose_kubectl_call_fails_up_to_the_timeout_cannot_run(
+    cluster: FakeCluster,
+) -> None:
+    cluster.load(cluster_state(execFails=True))
+    result = cluster.run(timeout="0.5")
+    assert (result.rc, result.report["status"]) == (2, "cannot-run")
+    assert "could not be judged" in result.report["reason"]
+    assert "error dialing backend" in result.report["reason"]
+    assert cluster.evicted() == []
+
+
+def test_a_gate_poll_that_fails_once_is_retried_and_the_rollout_completes(
+    cluster: FakeCluster,
+) -> None:
+    cluster.load(cluster_state(execFailsOnce=True))
+    result = cluster.run()
+    assert (result.rc, result.report["status"]) == (0, "completed")
+
+
 def _usage_error(capsys: pytest.CaptureFixture[str], *extra: str) -> str:
     argv = ["--namespace", "ignite", "--statefulset", "ignite", "--replicas", "3", *extra]
     with pytest.raises(SystemExit) as exit_info:
