@@ -430,16 +430,20 @@ def start_up_problems(
                     "(`linkerd check`: trust anchors are within their validity period)",
                 )
             )
+    usage = proxy_usage_problem(issuer_chain, anchors)
     if (problem := chain_problem(issuer_chain, anchors, now)) is not None:
+        # An issuer missing a usage fails Go's check too (serverAuth); the proxies' side says what
+        # would happen on the mesh and how to re-issue it.
         out.append(
             (
                 "issuerCertPem",
                 f"does not verify against trustAnchorPem: {problem} "
-                "(pkg/tls/cred.go Crt.Verify, run by the identity controller at start-up)",
+                "(pkg/tls/cred.go Crt.Verify, run by the identity controller at start-up)"
+                + (f"; and {usage}" if usage is not None else ""),
             )
         )
-    elif (problem := proxy_usage_problem(issuer_chain, anchors)) is not None:
-        out.append(("issuerCertPem", problem))
+    elif usage is not None:
+        out.append(("issuerCertPem", usage))
     return out
 
 

@@ -366,6 +366,16 @@ def test_issuer_listing_only_client_auth_fails_gos_chain_check():
     )
 
 
+def test_issuer_listing_only_client_auth_says_what_the_proxies_would_do_and_the_fix():
+    config, secrets = _issuer_listing([CLIENT_AUTH])
+    _fails(
+        r"no proxy accepts a certificate from the identity controller.*re-issue it with both "
+        r"serverAuth and clientAuth in extendedKeyUsage, or without the extendedKeyUsage extension",
+        config,
+        secrets,
+    )
+
+
 def test_issuer_listing_server_and_client_auth_is_accepted():
     config, secrets = _issuer_listing([SERVER_AUTH, CLIENT_AUTH])
     assert run_program(config, secrets=secrets).outputs["linkerdHealthy"]["healthy"] is True
