@@ -421,13 +421,29 @@ def test_a_missing_kubeconfig_file_cannot_run(cluster: FakeCluster, tmp_path: Pa
     assert cluster.calls() == []
 
 
-def test_a_timeout_that_is_not_a_finite_number_is_a_usage_error(
-    cluster: FakeCluster, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("flag", ["--timeout", "--interval", "--call-timeout"])
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_a_number_of_seconds_that_is_not_finite_is_a_usage_error(
+    cluster: FakeCluster, capsys: pytest.CaptureFixture[str], flag: str, value: str
 ) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        cluster.run("--timeout", "nan")
+        cluster.run(f"{flag}={value}")
     assert exit_info.value.code == 2
-    assert "finite" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert f"argument {flag}" in error and "finite" in error
+    assert cluster.calls() == []
+
+
+@pytest.mark.parametrize("flag", ["--context", "--kubeconfig"])
+def test_a_context_or_kubeconfig_starting_with_a_dash_is_a_usage_error(
+    cluster: FakeCluster, capsys: pytest.CaptureFixture[str], flag: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cluster.run(f"{flag}=-x")
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert f"argument {flag}" in error and "starts with '-'" in error
+    assert cluster.calls() == []
 
 
 def _interrupt(cluster: FakeCluster, tmp_path: Path, signum: int) -> InterruptedRun:

@@ -236,3 +236,17 @@ def test_check_refuses_a_hash_that_is_not_sha256_hex(
 ) -> None:
     with pytest.raises(SystemExit):
         cluster.run("--trust-roots-sha256", "ABC")
+
+
+@pytest.mark.parametrize(
+    "flag_value",
+    ["--call-timeout=nan", "--call-timeout=inf", "--context=-x", "--kubeconfig=-x"],
+)
+def test_a_bad_cluster_argument_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], flag_value: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        trust_roots.main([flag_value], stdout=io.StringIO(), stderr=io.StringIO())
+    assert exit_info.value.code == 2
+    flag = flag_value.split("=")[0]
+    assert f"argument {flag}" in capsys.readouterr().err
