@@ -343,6 +343,34 @@ def test_the_policy_pack_passes_the_stack(project: Project, first_up: Result) ->
     assert "[mandatory]" not in result.output and "[advisory]" not in result.output
 
 
+def test_without_the_last_outputs_the_statefulset_itself_refuses_a_replacement(
+    project: Project, cluster: Cluster, first_up: Result
+) -> None:
+    # As if the last `up` had failed before writing outputs: the program's own guard
+    # (settings/immutable.py) then has no deployed cache to compare with, and what refuses the
+    # replacement a podManagementPolicy change means is the StatefulSet's `protect`.
+    before = project.pulumi("stack", "export").json()
+    without_outputs = copy.deepcopy(before)
+    [root] = [
+        r for r in without_outputs["deployment"]["resources"] if r["type"] == "pulumi:pulumi:Stack"
+    ]
+    root.pop("outputs", None)
+    exported = project.directory / "without-outputs.json"
+    exported.write_text(json.dumps(without_outputs))
+    project.pulumi("stack", "import", "--file", str(exported))
+    uid = cluster.get_json("statefulset", "ignite", "-n", "ignite")["metadata"]["uid"]
+    project.set_config("caches[0].podManagementPolicy", "Parallel")
+    try:
+        result = project.up(check=False)
+    finally:
+        project.pulumi("config", "rm", "--path", "caches[0].podManagementPolicy")
+        exported.write_text(json.dumps(before))
+        project.pulumi("stack", "import", "--file", str(exported))
+    assert result.returncode != 0
+    assert "marked for protection" in result.output, result.output[-3000:]
+    assert cluster.get_json("statefulset", "ignite", "-n", "ignite")["metadata"]["uid"] == uid
+
+
 def test_a_plain_destroy_refuses_at_the_protected_statefulset_and_deletes_nothing(
     project: Project, cluster: Cluster, first_up: Result
 ) -> None:
