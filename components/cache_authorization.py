@@ -21,11 +21,13 @@ Nothing here admits a client without a mesh identity: no `NetworkAuthentication`
 probes. The REST API is Ignite's admin API, one path with the command in the query
 (`/ignite?cmd=setstate&state=INACTIVE` wipes an in-memory cluster), and Linkerd's query-parameter
 match accepts a request when ANY `name=value` pair matches while Ignite reads the FIRST `cmd`
-(linkerd2-proxy `linkerd/http/route/src/http/match/query_param.rs`; Ignite
-`GridJettyRestHandler`, `req.getParameter("cmd")`), so no route can open "only the probe
-commands". The probes therefore run inside the container over loopback, which the proxy does not
-intercept (components/meshed_cache.py `probes`), and the pod template has no HTTP or TCP probe
-for which Linkerd would authorize a default probe route.
+(linkerd2-proxy `linkerd/http/route/src/http/match/query_param.rs` at da3e2bec, `is_match`:
+`form_urlencoded::parse(qs).any(...)`; apache/ignite `modules/rest-http/.../jetty/
+GridJettyRestHandler.java` at d20badb2, `command()`: `req.getParameter("cmd")`, the servlet
+API's first value), so no route can open "only the probe commands". The probes therefore run
+inside the container over loopback, which the proxy does not intercept
+(components/meshed_cache.py `probes`), and the pod template has no HTTP or TCP probe for which
+Linkerd would authorize a default probe route.
 """
 
 from __future__ import annotations
