@@ -21,7 +21,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import Any, TextIO
 
 from pydantic import ValidationError
 
@@ -108,10 +108,10 @@ def check_round(
     except ListingFailed as failed:
         # kubectl failed: nothing is known about the pods, so none is reported missing, and the
         # round is "cannot run" (the last round's status decides the exit code).
-        return _listing_report(exp, source, [failed.failure], "cannot-run")
+        return _unverified_report(exp, source, [failed.failure], "cannot-run")
     if errors and not pods:
         # An answer that could not be read: not verified, and still no pod reported missing.
-        return _listing_report(exp, source, errors, "not-verified")
+        return _unverified_report(exp, source, errors, "not-verified")
     # Only a running pod with a proxy has an admin endpoint; scraping the others would just add
     # failures that repeat what the pod check already says.
     targets = [
@@ -125,9 +125,11 @@ def check_round(
     return evaluate(exp, pods, metrics, errors=errors, metrics_source=source)
 
 
-def _listing_report(
-    exp: Expectation, source: MetricsSource, failures: list[Failure], status: Status
+def _unverified_report(
+    exp: Expectation, source: str, failures: list[Failure], status: Status, **fields: Any
 ) -> Report:
+    """A report that verifies nothing: a round whose pod listing failed, or a check that could
+    not run or was interrupted (`fields`: attempts, elapsed seconds)."""
     return Report.about(
         exp,
         verified=False,
@@ -136,6 +138,7 @@ def _listing_report(
         checked_at=datetime.now(UTC),
         reasons=[f.as_reason() for f in failures],
         failures=failures,
+        **fields,
     )
 
 
@@ -192,29 +195,25 @@ def run_check(
 def _cannot_run_report(
     exp: Expectation, source: str, message: str, start: float, status: Status = "cannot-run"
 ) -> Report:
-    return Report.about(
+    failure = Failure(
+        pod=None,
+        port=None,
+        problem=message,
+        likely_cause=(
+            "A SIGTERM or SIGINT stopped the check (Ctrl-C, a CI job's timeout)."
+            if status == "interrupted"
+            else "The check's tools are missing or cannot reach the cluster."
+        ),
+        fix=message,
+        docs="docs/tasks/run-the-mtls-check.md#exit-codes",
+    )
+    return _unverified_report(
         exp,
-        verified=False,
-        status=status,
-        metrics_source=source,
-        checked_at=datetime.now(UTC),
+        source,
+        [failure],
+        status,
         attempts=0,
         elapsed_seconds=round(time.monotonic() - start, 3),
-        reasons=[message],
-        failures=[
-            Failure(
-                pod=None,
-                port=None,
-                problem=message,
-                likely_cause=(
-                    "A SIGTERM or SIGINT stopped the check (Ctrl-C, a CI job's timeout)."
-                    if status == "interrupted"
-                    else "The check's tools are missing or cannot reach the cluster."
-                ),
-                fix=message,
-                docs="docs/tasks/run-the-mtls-check.md#exit-codes",
-            )
-        ],
     )
 
 

@@ -21,7 +21,7 @@ import json
 import re
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -145,11 +145,9 @@ class AdmissionRule:
     """One ValidatingAdmissionPolicy: the pack rule it carries, what it matches, its CEL."""
 
     name: str  # the pack rule's name
-    description: str
     resources: dict[str, dict[str, str]]
     variables: tuple[tuple[str, str], ...]
     validations: tuple[dict[str, str], ...]
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def policy_name(self) -> str:
@@ -198,8 +196,6 @@ def opaque_ports_rule(
     ports = _cel_list(sorted(cache_ports))
     return AdmissionRule(
         name="opaque-ports",
-        description="Cache ports (server-first Ignite/GridGain protocols) must be listed in the "
-        "pod template's config.linkerd.io/opaque-ports.",
         resources=WORKLOAD_RESOURCES,
         variables=(
             *_template_variables(),
@@ -271,7 +267,6 @@ def inject_on_pod_template_rule() -> AdmissionRule:
     }
     return AdmissionRule(
         name="inject-on-pod-template",
-        description="linkerd.io/inject must be on the pod template, not only on the workload.",
         resources=controllers,
         variables=(
             *_template_variables(),
@@ -320,8 +315,6 @@ def no_port_skipping_rule(cache_ports: Sequence[int]) -> AdmissionRule:
         )
     return AdmissionRule(
         name="no-port-skipping",
-        description="No skip-inbound-ports or skip-outbound-ports list on a pod template, a Pod "
-        "or a Namespace may cover a cache port.",
         resources=resources,
         variables=(
             (
@@ -329,10 +322,7 @@ def no_port_skipping_rule(cache_ports: Sequence[int]) -> AdmissionRule:
                 "object.kind == 'Namespace' ? ("
                 + _annotations("object")
                 + ") : ("
-                + _annotations(
-                    "(object.kind == 'Pod' ? object : object.kind == 'CronJob' ? "
-                    "object.spec.jobTemplate.spec.template : object.spec.template)"
-                )
+                + _annotations(f"({TEMPLATE})")
                 + ")",
             ),
             (
@@ -360,8 +350,6 @@ def cache_server_unauthenticated_rule() -> AdmissionRule:
     )
     return AdmissionRule(
         name="cache-server-unauthenticated",
-        description="Cache Servers admit clients only through a mesh identity "
-        "(MeshTLSAuthentication).",
         resources={
             "policy.linkerd.io": {
                 "authorizationpolicies": "AuthorizationPolicy",

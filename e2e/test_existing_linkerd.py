@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import yaml
@@ -99,17 +98,13 @@ def test_the_cache_is_meshed_with_the_annotation_the_clusters_injector_reads(
     assert native == {"config.linkerd.io/proxy-enable-native-sidecar": "true"}
 
 
-def _outputs(app: Project) -> dict[str, Any]:
-    return app.outputs()
-
-
 def test_the_outputs_carry_the_trust_roots_read_from_the_cluster(
     app: Project, cluster: Cluster, app_up: Result
 ) -> None:
     bundle = cluster.get_json("configmap", "linkerd-identity-trust-roots", "-n", "linkerd")["data"][
         "ca-bundle.crt"
     ]
-    identity = _outputs(app)["linkerdIdentity"]
+    identity = app.outputs()["linkerdIdentity"]
     assert identity["controlPlane"] == "existing"
     assert identity["linkerdVersion"] == "edge-26.8.1"
     assert identity["trustRootsSha256"] == hashlib.sha256(bundle.encode()).hexdigest()

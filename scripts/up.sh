@@ -62,6 +62,10 @@ if [[ -n $stack_kubeconfig ]]; then
   [[ $stack_kubeconfig == "~" || $stack_kubeconfig == "~/"* ]] && stack_kubeconfig=$HOME${stack_kubeconfig:1}
   if [[ $stack_kubeconfig != *$'\n'* && -f $stack_kubeconfig ]]; then
     kubeconfig=(--kubeconfig "$stack_kubeconfig")
+  elif [[ $stack_kubeconfig != *$'\n'* && ${stack_kubeconfig#"${stack_kubeconfig%%[![:space:]]*}"} != \{* ]]; then
+    # One line naming no file, not JSON: a path that does not exist (checks/kubeconfig.py).
+    echo "error: the stack's kubernetes:kubeconfig names no existing file and is not kubeconfig contents (YAML with several lines, or JSON). Fix it: pulumi config set kubernetes:kubeconfig /path/to/kubeconfig --stack $stack (or set --secret with the contents)." >&2
+    exit 2
   else
     kubeconfig_dir=$(mktemp -d)  # mode 0700
     trap 'rm -rf "$kubeconfig_dir"' EXIT

@@ -61,9 +61,8 @@ class AdmissionSettings(SettingsModel):
     namespaces: tuple[Annotated[str, AfterValidator(dns1123_label)], ...] | None = Field(
         default=None,
         description="The namespaces the policies cover. Unset: the namespaces of the caches "
-        "(which cachemesh creates and owns). The control plane's namespaces (linkerd, "
-        "linkerd-cni, linkerd-viz, linkerd-jaeger, linkerd-multicluster) and Kubernetes' own "
-        "(kube-system, kube-public, kube-node-lease) are refused: they are never covered.",
+        "(which cachemesh creates and owns). The control plane's namespaces and Kubernetes' own "
+        f"({', '.join(PROTECTED_NAMESPACES)}) are refused: they are never covered.",
     )
 
     @field_validator("validation_actions")

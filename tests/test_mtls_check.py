@@ -421,29 +421,30 @@ def test_a_missing_kubeconfig_file_cannot_run(cluster: FakeCluster, tmp_path: Pa
     assert cluster.calls() == []
 
 
+def _usage_error(cluster: FakeCluster, capsys: pytest.CaptureFixture[str], argument: str) -> str:
+    """argparse's message for a bad argument: exit 2 before any tool is called."""
+    with pytest.raises(SystemExit) as exit_info:
+        cluster.run(argument)
+    assert exit_info.value.code == 2
+    assert cluster.calls() == []
+    return capsys.readouterr().err
+
+
 @pytest.mark.parametrize("flag", ["--timeout", "--interval", "--call-timeout"])
 @pytest.mark.parametrize("value", ["nan", "inf"])
 def test_a_number_of_seconds_that_is_not_finite_is_a_usage_error(
     cluster: FakeCluster, capsys: pytest.CaptureFixture[str], flag: str, value: str
 ) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        cluster.run(f"{flag}={value}")
-    assert exit_info.value.code == 2
-    error = capsys.readouterr().err
+    error = _usage_error(cluster, capsys, f"{flag}={value}")
     assert f"argument {flag}" in error and "finite" in error
-    assert cluster.calls() == []
 
 
 @pytest.mark.parametrize("flag", ["--context", "--kubeconfig"])
 def test_a_context_or_kubeconfig_starting_with_a_dash_is_a_usage_error(
     cluster: FakeCluster, capsys: pytest.CaptureFixture[str], flag: str
 ) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        cluster.run(f"{flag}=-x")
-    assert exit_info.value.code == 2
-    error = capsys.readouterr().err
+    error = _usage_error(cluster, capsys, f"{flag}=-x")
     assert f"argument {flag}" in error and "starts with '-'" in error
-    assert cluster.calls() == []
 
 
 def _interrupt(cluster: FakeCluster, tmp_path: Path, signum: int) -> InterruptedRun:

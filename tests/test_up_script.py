@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from harness import PROJECT_ROOT, put_on_path
+from harness import PROJECT_ROOT, REAL_KUBECTL, put_on_path
 
 FAKE = Path(__file__).parent / "fixtures" / "up" / "fake_cli.py"
 UP = PROJECT_ROOT / "scripts" / "up.sh"
@@ -119,6 +119,38 @@ def test_stack_kubeconfig_contents_name_the_target_through_a_private_file_remove
     handed = Path(view[view.index("--kubeconfig") + 1])
     assert not handed.exists() and not handed.parent.exists()
     assert KUBECONFIG_OF_STACK not in result.stderr + result.stdout
+
+
+def test_with_the_real_kubectl_a_stack_kubeconfig_names_the_target(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+):
+    # The stand-in pulumi and kind; kubectl is the machine's own, with an empty home, so what it
+    # reads is the stack's file and nothing else.
+    if REAL_KUBECTL is None:
+        pytest.skip("no kubectl installed")
+    put_on_path(tmp_path, monkeypatch, FAKE, ("pulumi", "kind"))
+    state = tmp_path / "state"
+    state.mkdir()
+    monkeypatch.setenv("FAKE_CLI_STATE", str(state))
+    monkeypatch.setenv("FAKE_CLI_LOG", str(tmp_path / "calls.jsonl"))
+    monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{tmp_path / 'backend'}")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    path = tmp_path / "prod.kubeconfig"
+    path.write_text(KUBECONFIG_OF_STACK)
+    (state / "config.json").write_text(json.dumps({"dev": {"kubernetes:kubeconfig": str(path)}}))
+    result = up("dev", terminal=True)
+    assert result.returncode == 0, result.stderr
+    assert "kube context 'team-prod' (https://prod.example:6443)" in result.stderr
+
+
+def test_a_stack_kubeconfig_naming_no_file_is_refused_with_the_fix(tools, tmp_path):
+    tools.stack_config("dev", **{"kubernetes:kubeconfig": str(tmp_path / "missing.kubeconfig")})
+    result = up("dev", terminal=True)
+    assert result.returncode == 2
+    assert "names no existing file" in result.stderr
+    assert "pulumi config set kubernetes:kubeconfig" in result.stderr
+    assert tools.ups() == []
 
 
 def test_unattended_up_refuses_the_context_a_stack_kubeconfig_merely_implies(tools, tmp_path):
